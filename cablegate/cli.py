@@ -45,6 +45,22 @@ def parse(paths: tuple[str, ...], report: bool) -> None:
     sys.exit(1 if rejected else 0)
 
 
+# Archive commands (ingest, db, history, diff, rejects, show, stats, index): archive_cli.py.
+from .archive_cli import register as _register_archive_commands  # noqa: E402
+
+_register_archive_commands(cli)
+
+# `cablegate search`: search_cli.py.
+from .search_cli import search as _search_command  # noqa: E402
+
+cli.add_command(_search_command)
+
+# Site commands (serve, demo, export, export-site): web/commands.py.
+from .web.commands import register as _register_site_commands  # noqa: E402
+
+_register_site_commands(cli)
+
+
 def main() -> None:
     cli()
 

@@ -73,6 +73,23 @@ class RawCable:
     as keys (``reference_id``, ``created``, ``released``, ``classification``,
     ``origin``, ``subject``, ``tags``, ``media_urls``, ``partial`` ...); values
     given here win over values derived from the text.
+
+    Record-field keys hold record-ready values (``created``/``released`` as
+    ``YYYY-MM-DDTHH:MM``; ``reference_id`` as published, e.g. PlusD
+    ``1974ATHENS02959`` or ``7575LIBREVILLE1895``: canonicalising is ids'
+    job). ``partial`` is only set (True) when the source says so. Other keys:
+
+    * ``reference_id_hint``: a fallback ID (file-name stem such as
+      ``07MOSCOW2205.txt``, or ``parse_text(reference_id=...)``), used only
+      when neither ``reference_id`` nor the text gives one.
+    * ``created_date``: ``YYYY-MM-DD`` when the source gives a date without a
+      time (alx Ruby time, PlusD Draft Date); ``created`` is then not set.
+    * ``references_csv``: the cables.csv references column split on ``|``.
+    * ``csv_id``: the cables.csv row-id column; ``plusd``: every PlusD
+      metadata field (``n/a`` dropped), as published.
+
+    ``source`` is ``{"path", "format", "row"}``; ``row`` is the 1-based record
+    number for cables.csv, the line number for JSON Lines, else None.
     """
 
     header: str | None

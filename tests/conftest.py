@@ -26,3 +26,51 @@ def seed_page() -> Path:
     if not SEED.is_file():
         pytest.skip("../shared/seed is not present")
     return SEED
+
+
+# --- Databases: SQLite and a real PostgreSQL (storage, ingest and search tests) ---
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url():
+    """URL of a PostgreSQL server for the whole run: CABLEGATE_TEST_PG, or a
+    throwaway server started here (initdb + pg_ctl). Without server binaries
+    the PostgreSQL tests fail under CI=true and skip otherwise."""
+    import os
+
+    from _pg import PostgresServer
+
+    if os.environ.get("CABLEGATE_TEST_PG"):
+        yield os.environ["CABLEGATE_TEST_PG"]
+        return
+    try:
+        server = PostgresServer()
+    except FileNotFoundError as err:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"PostgreSQL is required in CI: {err}")
+        pytest.skip(str(err))
+    url = server.start()
+    try:
+        yield url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    """A fresh, empty database per test: a new SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'cablegate.db'}"
+        return
+    from _pg import create_database, drop_database
+
+    admin = request.getfixturevalue("pg_admin_url")
+    url = create_database(admin)
+    try:
+        yield url
+    finally:
+        drop_database(admin, url)
+
+
+# --- The site tests' archive and live server (tests/_site.py) ---
+from _site import http, live_site, site_archive  # noqa: E402, F401

@@ -1,0 +1,183 @@
+"""Time a full ingest (parse + store + index) and measure its peak memory.
+
+    python bench/ingest.py CORPUS.csv [--db URL | --postgres] [--index DIR] [--jobs N] [--keep]
+    python bench/ingest.py CORPUS.csv --stages N     # CPU per stage, first N cables, one process
+
+Runs ``cablegate ingest`` as a child process on a fresh database (a new SQLite
+file under bench/out/ by default; ``--postgres`` starts a throwaway PostgreSQL
+server like the tests do, or pass --db with an empty database) and prints wall
+time, cables/s, database size and peak RSS: both the sum over the ingest
+process and its parse workers (sampled from /proc every 0.5 s) and the largest
+single process (getrusage). Write the figures into docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+
+
+def _rss_kib(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(entry))
+    return found
+
+
+def tree_rss_kib(pid: int) -> int:
+    todo, total = [pid], 0
+    while todo:
+        current = todo.pop()
+        total += _rss_kib(current)
+        todo += _children(current)
+    return total
+
+
+def stages(corpus: Path, n: int) -> None:
+    """CPU time per cable of each ingest stage, run one after the other in this
+    process on the first ``n`` inputs (fresh SQLite file and index)."""
+    import itertools
+    import tempfile
+
+    sys.path.insert(0, str(ROOT))
+    from cablegate import db, store
+    from cablegate.formats import read_inputs
+    from cablegate.ingest import IndexFeeder
+    from cablegate.parse import record_from_raw
+    from cablegate.search import SearchIndex
+
+    cpu = time.process_time
+    t0 = cpu()
+    raws = list(itertools.islice(read_inputs([corpus]), n))
+    t1 = cpu()
+    records = [record_from_raw(r) for r in raws]
+    t2 = cpu()
+    prepared = [store.prepare(r) for r in records]
+    t3 = cpu()
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = db.get_engine(f"sqlite:///{tmp}/stages.db")
+        index = SearchIndex(Path(tmp) / "index")
+        feeder = IndexFeeder(engine, index)
+        write = feed = 0.0
+        for i in range(0, len(prepared), 1000):
+            a = cpu()
+            with db.writing(engine) as conn:
+                db.tune_for_bulk_writes(conn)
+                result = store.write_batch(conn, prepared[i : i + 1000], [], now=db.utcnow())
+            b = cpu()
+            feeder.feed(result)
+            write, feed = write + b - a, feed + cpu() - b
+        a = cpu()
+        feeder.close()
+        close = cpu() - a
+        index.close()
+    per = 1000 / len(raws)
+    print(f"{len(raws):,} inputs of {corpus}; CPU ms per cable (this process only):")
+    for name, secs in (("read (formats)", t1 - t0), ("field parsing (telegram)", t2 - t1),
+                       ("prepare (hash, JSON)", t3 - t2), ("store (SQLite write)", write),
+                       ("index documents + upsert", feed), ("index commit + final sync", close)):
+        print(f"  {name:<28} {secs * per:6.2f}")
+    print("  (tantivy's own indexing threads are not counted)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("corpus", type=Path)
+    parser.add_argument("--db", default=None, help="database URL (default: new SQLite file)")
+    parser.add_argument("--postgres", action="store_true",
+                        help="start a throwaway PostgreSQL server (initdb + pg_ctl) and use it")
+    parser.add_argument("--index", default=None, help="index directory")
+    parser.add_argument("--jobs", default=None, help="parse worker processes")
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--stages", type=int, default=None, metavar="N",
+                        help="measure CPU per stage on the first N inputs instead")
+    opts = parser.parse_args()
+    if opts.stages:
+        stages(opts.corpus, opts.stages)
+        return
+    OUT.mkdir(parents=True, exist_ok=True)
+    url = opts.db
+    server = None
+    if opts.postgres:
+        sys.path.insert(0, str(ROOT / "tests"))
+        from _pg import PostgresServer, create_database
+
+        server = PostgresServer()
+        url = create_database(server.start())
+        opts.index = opts.index or str(OUT / "bench-pg.index")
+    elif url is None:
+        path = OUT / "bench.db"
+        for stale in OUT.glob("bench.db*"):
+            shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
+        url = f"sqlite:///{path}"
+    cmd = [sys.executable, "-m", "cablegate", "ingest", str(opts.corpus), "--db", url]
+    if opts.index:
+        shutil.rmtree(opts.index, ignore_errors=True)
+        cmd += ["--index", opts.index]
+    if opts.jobs:
+        cmd += ["--jobs", opts.jobs]
+    started = time.monotonic()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, tree_rss_kib(proc.pid))
+        time.sleep(0.5)
+    seconds = time.monotonic() - started
+    out, err = proc.communicate()
+    single = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    print(err.strip().splitlines()[-3:] if proc.returncode not in (0, 1) else "", end="")
+    summary = out.strip().splitlines()[-1] if out.strip() else "(no summary)"
+    total = sum(int(w) for w in summary.split("(")[-1].split()[:1] if w.isdigit()) or None
+    print(f"corpus: {opts.corpus} ({opts.corpus.stat().st_size / 1e9:.2f} GB)")
+    print(f"database: {url.split('@')[-1]}")
+    print(f"exit status: {proc.returncode}; summary: {summary}")
+    print(f"wall time: {seconds:.1f} s" + (f" ({total / seconds:,.0f} cables/s)" if total else ""))
+    print(f"peak RSS, ingest + parse worker (sampled): {peak / 1024:,.0f} MiB")
+    print(f"peak RSS, largest single process: {single / 1024:,.0f} MiB")
+    if server is not None:
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(url)
+        with engine.connect() as conn:
+            size = conn.execute(text("SELECT pg_database_size(current_database())")).scalar()
+        engine.dispose()
+        print(f"database size: {size / 1e9:.2f} GB")
+        server.stop()
+    elif opts.db is None:
+        size = sum(p.stat().st_size for p in OUT.glob("bench.db*") if p.is_file())
+        print(f"database size: {size / 1e9:.2f} GB (SQLite file + WAL)")
+    if not opts.keep and opts.db is None:
+        for stale in OUT.glob("bench.db*"):
+            shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,252 @@
+"""Search latency over a fixed mix of 50 queries (words, phrases, boolean, prefixes,
+filters, IDs, sorts, deep pages), every one with snippets and facet counts.
+
+    python bench/search.py --index DIR                  # an existing index
+    python bench/search.py --db URL [--index DIR]       # the index of that database
+    python bench/search.py --build CORPUS.csv --index DIR [--threads 2] [--heap-mb 256]
+                                                        # build an index from a corpus, then measure
+
+``--build`` reads a cables.csv-format corpus (bench/make_corpus.py) straight
+into a new index, without the parser or a database, to time indexing alone:
+subject and TAGS come from the body's SUBJECT:/TAGS: lines, release times are
+spread over 2010-11-28 .. 2011-09-01. Each query runs once to warm up, then
+``--rounds`` times; the figures are p50/p95/max over all timed runs (in this
+process, one query at a time). The machine has 2 cores shared with other work:
+note the load when recording figures (docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import re
+import resource
+import statistics
+import sys
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from cablegate.search import SearchIndex  # noqa: E402
+
+# (category, query, options): 50 queries.
+MIX: list[tuple[str, str, dict]] = [
+    ("word", "government", {}),
+    ("word", "minister", {}),
+    ("word", "nuclear", {}),
+    ("word", "election", {}),
+    ("word", "corruption", {}),
+    ("word", "oil", {}),
+    ("word", "president", {}),
+    ("word", "terrorism", {}),
+    ("word", "refugees", {}),
+    ("word", "zimbabwe", {}),
+    ("word", "the", {}),
+    ("word", "smuggling", {}),
+    ("phrase", '"foreign minister"', {}),
+    ("phrase", '"prime minister"', {}),
+    ("phrase", '"human rights"', {}),
+    ("phrase", '"united nations"', {}),
+    ("phrase", '"security council"', {}),
+    ("phrase", '"nuclear weapons"', {}),
+    ("phrase", '"european union"', {}),
+    ("phrase", '"press freedom"', {}),
+    ("boolean", "iran nuclear", {}),
+    ("boolean", "iran OR iraq", {}),
+    ("boolean", "nuclear -iran", {}),
+    ("boolean", "(russia OR china) energy", {}),
+    ("boolean", "election fraud", {}),
+    ("boolean", '"foreign minister" iran', {}),
+    ("boolean", "corruption NOT police", {}),
+    ("boolean", "(oil OR gas) pipeline", {}),
+    ("boolean", "terrorism AND (pakistan OR afghanistan)", {}),
+    ("prefix", "minist*", {}),
+    ("prefix", "corrupt*", {}),
+    ("prefix", "elect* fraud", {}),
+    ("prefix", '"prime minis*"', {}),
+    ("filter", "origin:moscow", {}),
+    ("filter", "tag:PREL", {}),
+    ("filter", "classification:secret", {}),
+    ("filter", "iran from:2008-01-01 to:2008-12-31", {}),
+    ("filter", "tag:KNNP nuclear", {}),
+    ("filter", "minister classification:confidential", {}),
+    ("filter", "released:2011-01", {}),
+    ("filter", "government -tag:PGOV", {}),
+    ("filter", "subject:iran", {}),
+    ("filter", "classification:secret* tag:PTER", {}),
+    ("filter", "election from:2009 to:2009-06", {}),
+    ("sorted", "iran", {"sort": "-created"}),
+    ("sorted", "nuclear", {"sort": "created"}),
+    ("deep", "government", {"offset": 10_000}),
+    ("deep", "minister", {"sort": "-created", "offset": 5_000}),
+    # Reference-ID queries: IDs picked from the index at start (see id_queries).
+    ("id", "{newest}", {}),
+    ("id", "{newest_lower}", {}),
+]
+assert len(MIX) == 50
+
+
+# --------------------------------------------------------------------------- building
+
+
+def _csv_time(text: str) -> str | None:
+    try:
+        return datetime.strptime(text.strip(), "%m/%d/%Y %H:%M").isoformat()
+    except ValueError:
+        return None
+
+
+_SUBJECT = re.compile(r"^SUBJECT:\s*(.+)$", re.MULTILINE)
+_TAGS = re.compile(r"^TAGS:\s*(.+)$", re.MULTILINE)
+_FIRST_RELEASE = datetime(2010, 11, 28, 12, 0)
+
+
+def corpus_documents(path: Path, limit: int | None):
+    """Index documents straight from a cables.csv-format file (no parser, no database)."""
+    csv.field_size_limit(sys.maxsize)
+    with path.open(encoding="utf-8", newline="") as fh:
+        rows = csv.reader(fh, escapechar="\\", doublequote=False)
+        for number, row in enumerate(rows):
+            if limit is not None and number >= limit:
+                return
+            _rowid, created, refid, origin, classification, refs, header, body = row[:8]
+            head = body[:3000]
+            subject = _SUBJECT.search(head)
+            tags = _TAGS.search(head)
+            yield {
+                "reference_id": refid,
+                "subject": subject.group(1).strip() if subject else None,
+                "created": _csv_time(created),
+                "release_at": (_FIRST_RELEASE + timedelta(days=number % 277)).isoformat(),
+                "origin": origin,
+                "origin_code": "".join(c for c in refid[2:] if c.isalpha()),
+                "classification": classification,
+                "tags": [t for t in re.split(r"[\s,]+", tags.group(1)) if t] if tags else [],
+                "references": [r for r in refs.split("|") if r],
+                "header": header,
+                "body": body,
+            }
+
+
+def build(corpus: Path, index_dir: Path, threads: int, heap_mb: int, limit: int | None) -> None:
+    if SearchIndex.exists(index_dir) or (index_dir.exists() and any(index_dir.iterdir())):
+        raise SystemExit(f"{index_dir} exists: give a new directory to build into")
+    index = SearchIndex(index_dir, writer_heap=heap_mb * 1_000_000, writer_threads=threads)
+    started = time.perf_counter()
+    count = 0
+    batch: list[dict] = []
+    for doc in corpus_documents(corpus, limit):
+        batch.append(doc)
+        if len(batch) == 1000:
+            index.upsert(batch)
+            count += len(batch)
+            batch = []
+            if count % 50_000 == 0:
+                print(f"  {count:,} documents, {time.perf_counter() - started:.0f} s", flush=True)
+    index.upsert(batch)
+    count += len(batch)
+    fed = time.perf_counter() - started
+    index.commit(last_seq=0)
+    committed = time.perf_counter() - started
+    index.close()  # waits for merges
+    merged = time.perf_counter() - started
+    size = sum(p.stat().st_size for p in index_dir.iterdir() if p.is_file())
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"built {index_dir}: {count:,} documents from {corpus.name}")
+    print(
+        f"  fed {fed:.1f} s, committed {committed:.1f} s ({count / committed:,.0f} docs/s), "
+        f"merges done {merged:.1f} s; {threads} writer threads, heap {heap_mb} MB"
+    )
+    print(f"  index size {size / 1e9:.2f} GB, peak RSS {peak:,.0f} MB")
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+def id_queries(index: SearchIndex) -> dict[str, str]:
+    newest = index.search("", sort="-created", limit=1, facets=False).results[0].reference_id
+    return {"newest": newest, "newest_lower": newest.lower()}
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def measure(index: SearchIndex, rounds: int, facets: bool) -> dict[str, list[float]]:
+    ids = id_queries(index)
+    timings: dict[str, list[float]] = {}
+    for category, query, options in MIX:
+        text = query.format(**ids)
+        index.search(text, facets=facets, **options)  # warm-up
+        for _ in range(rounds):
+            start = time.perf_counter()
+            result = index.search(text, facets=facets, **options)
+            timings.setdefault(category, []).append((time.perf_counter() - start) * 1000)
+        assert result.total > 0 or category == "word", (text, result.total)
+    return timings
+
+
+def report(timings: dict[str, list[float]], label: str) -> None:
+    every = [t for values in timings.values() for t in values]
+    print(
+        f"{label}: {len(every)} searches, p50 {statistics.median(every):.1f} ms, "
+        f"p95 {percentile(every, 0.95):.1f} ms, max {max(every):.1f} ms"
+    )
+    for category, values in timings.items():
+        print(
+            f"  {category:<8} n={len(values):<4} p50 {statistics.median(values):6.1f} ms   "
+            f"p95 {percentile(values, 0.95):6.1f} ms"
+        )
+
+
+def totals(index: SearchIndex) -> None:
+    ids = id_queries(index)
+    print("result totals (sanity):")
+    for category, query, options in MIX:
+        text = query.format(**ids)
+        result = index.search(text, limit=1, facets=False, **options)
+        print(f"  {category:<8} {result.total:>8,}  {text}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--index", help="index directory")
+    parser.add_argument("--db", help="database URL (its index: beside a SQLite file, ...)")
+    parser.add_argument(
+        "--build", metavar="CORPUS.csv", help="build --index from this corpus first"
+    )
+    parser.add_argument("--limit", type=int, help="with --build: only the first N cables")
+    parser.add_argument("--threads", type=int, default=2, help="with --build: writer threads")
+    parser.add_argument("--heap-mb", type=int, default=256, help="with --build: writer heap")
+    parser.add_argument("--rounds", type=int, default=5, help="timed runs of each query")
+    parser.add_argument("--totals", action="store_true", help="print each query's total")
+    args = parser.parse_args()
+
+    if args.build:
+        if not args.index:
+            parser.error("--build needs --index DIR (a new directory)")
+        build(Path(args.build), Path(args.index), args.threads, args.heap_mb, args.limit)
+    if args.index:
+        path = Path(args.index)
+    else:
+        from cablegate.db import index_path
+
+        path = index_path(args.db or os.environ.get("CABLEGATE_DB"), None)
+    if not SearchIndex.exists(path):
+        raise SystemExit(f"no search index at {path}")
+    index = SearchIndex(path)
+    print(f"index {path}: {index.num_docs:,} documents; load average {os.getloadavg()[0]:.2f}")
+    if args.totals:
+        totals(index)
+    report(measure(index, args.rounds, facets=True), "with snippets + facets + histogram")
+    report(measure(index, args.rounds, facets=False), "with snippets, no facets")
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,417 @@
+"""THE GATE: the only view of the archive that public surfaces may read.
+
+``PublicArchive`` applies release times (a cable whose release time is still in
+the future does not exist: no page, no count, no "cited by" entry, a reference
+to it is "not in the archive") and redactions (every active redaction's span is
+replaced by ``XXXXXXXXXXXX`` in every text field of every revision), and it is
+what the search index is fed from, so the index only ever holds public text.
+Routes, feeds, exports and the static site read nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, func, select
+
+from . import store
+from .db import utcnow
+from .diffing import cable_text, word_diff
+from .record import FIELDS, Record
+from .schema import cable_tags, cables, revisions
+
+REDACTED = "XXXXXXXXXXXX"
+BROWSE_KINDS = ("reldate", "date", "origin", "tag", "classification")
+FACET_KINDS = BROWSE_KINDS + ("year",)
+# Fields that are never cable text and stay as they are.
+_NOT_TEXT = {"reference_id", "created", "released", "partial", "source"}
+
+Clock = datetime | Callable[[], datetime] | None
+
+
+# --------------------------------------------------------------------------- redaction
+
+
+def redaction_pattern(spans: Sequence[str]) -> re.Pattern[str] | None:
+    """One regex matching every span: case-insensitive, any whitespace run in a
+    span matching any whitespace run in the text (a name broken over two lines,
+    or re-flowed in a paragraph, is still found). Longest spans first."""
+    parts = []
+    for span in sorted({s for s in spans if s and s.strip()}, key=len, reverse=True):
+        parts.append(r"\s+".join(re.escape(word) for word in span.split()))
+    if not parts:
+        return None
+    return re.compile("|".join(parts), re.IGNORECASE)
+
+
+def redact_text(text: str, pattern: re.Pattern[str] | None) -> str:
+    """``text`` with every match replaced by XXXXXXXXXXXX, line breaks kept (same layout)."""
+    if not text or pattern is None:
+        return text
+
+    def replace(match: re.Match[str]) -> str:
+        return "\n".join(REDACTED for _ in match.group(0).split("\n"))
+
+    return pattern.sub(replace, text)
+
+
+def _redact_value(value: Any, pattern: re.Pattern[str]) -> Any:
+    if isinstance(value, str):
+        return redact_text(value, pattern)
+    if isinstance(value, list):
+        return [_redact_value(v, pattern) for v in value]
+    if isinstance(value, dict):
+        return {k: _redact_value(v, pattern) for k, v in value.items()}
+    return value
+
+
+def public_record(record: Record, release_at: datetime | None, spans: Sequence[str]) -> Record:
+    """The public form of an original record: redactions applied everywhere,
+    ``released`` = the release time, ``source`` reduced to its format."""
+    pattern = redaction_pattern(spans)
+    out: Record = {}
+    for name in FIELDS:
+        value = record.get(name)
+        if pattern is not None and name not in _NOT_TEXT:
+            value = _redact_value(value, pattern)
+        out[name] = value
+    if release_at is not None:
+        out["released"] = format_time(release_at)
+    out["source"] = {"format": (record.get("source") or {}).get("format")}
+    return out
+
+
+def format_time(value: datetime | None) -> str | None:
+    return None if value is None else value.strftime("%Y-%m-%d %H:%M")
+
+
+def url_date(created: str | None) -> tuple[str, str] | None:
+    """(YYYY, MM) of a cable's page URL /cable/YYYY/MM/<ID>.html."""
+    if created and len(created) >= 7 and created[:4].isdigit() and created[5:7].isdigit():
+        return created[:4], created[5:7]
+    return None
+
+
+# --------------------------------------------------------------------------- the gate
+
+
+class PublicArchive:
+    """The public view of the archive (see docs/architecture.md for the API)."""
+
+    def __init__(self, engine: Engine, index: Any = None, now: Clock = None) -> None:
+        self.engine = engine
+        self.index = index
+        self._clock = now
+
+    # -- time and visibility
+
+    def now(self) -> datetime:
+        if self._clock is None:
+            return utcnow()
+        if isinstance(self._clock, datetime):
+            return self._clock
+        return self._clock()
+
+    def _released(self, now: datetime | None = None):
+        return cables.c.release_at <= (now or self.now())
+
+    def _public_row(self, conn: Connection, refid: str) -> Any:
+        return conn.execute(
+            select(cables).where(cables.c.reference_id == refid, self._released())
+        ).first()
+
+    # -- one cable
+
+    def get_cable(self, refid: str) -> Record | None:
+        """The current public record plus revisions, cites, cited_by, unresolved_references."""
+        with self.engine.connect() as conn:
+            row = self._public_row(conn, refid)
+            if row is None:
+                return None
+            record = store.get_record(conn, refid)
+            if record is None:  # pragma: no cover - a cable always has a revision
+                return None
+            spans = store.active_redactions(conn, [refid]).get(refid, [])
+            out = public_record(record, row.release_at, spans)
+            out["revision"] = row.current_revision
+            out["revisions"] = self._revisions(conn, refid)
+            out.update(self._links(conn, refid))
+            return out
+
+    def get_revision(self, refid: str, revision: int) -> Record | None:
+        with self.engine.connect() as conn:
+            row = self._public_row(conn, refid)
+            if row is None:
+                return None
+            record = store.get_record(conn, refid, revision)
+            if record is None:
+                return None
+            spans = store.active_redactions(conn, [refid]).get(refid, [])
+            out = public_record(record, row.release_at, spans)
+            out["revision"] = revision
+            return out
+
+    def diff(self, refid: str, rev_a: int, rev_b: int) -> list[tuple[str, str]] | None:
+        """Word-level diff of two public revision texts; None if either is not public."""
+        a, b = self.get_revision(refid, rev_a), self.get_revision(refid, rev_b)
+        if a is None or b is None:
+            return None
+        return word_diff(cable_text(a), cable_text(b))
+
+    def _revisions(self, conn: Connection, refid: str) -> list[dict]:
+        return [
+            {
+                "revision": r["revision"],
+                "ingested_at": format_time(r["ingested_at"]),
+                "released": r["released"],
+                "source_format": r["source_format"],
+            }
+            for r in store.list_revisions(conn, refid)
+        ]
+
+    def _links(self, conn: Connection, refid: str) -> dict[str, list]:
+        now = self.now()
+        cites, unresolved = [], []
+        for target, row in store.cites(conn, refid):
+            public = row is not None and row.release_at <= now
+            cites.append({
+                "reference_id": target,
+                "in_archive": public,
+                "url_date": url_date(row.created) if public else None,
+            })
+            if not public:
+                unresolved.append(target)
+        citing = [r for r in store.cited_by(conn, refid) if r.release_at <= now]
+        spans = store.active_redactions(conn, [r.reference_id for r in citing])
+        cited_by = [
+            {
+                "reference_id": r.reference_id,
+                "subject": redact_text(r.subject, redaction_pattern(spans.get(r.reference_id, []))),
+                "created": r.created,
+            }
+            for r in citing
+        ]
+        return {"cites": cites, "cited_by": cited_by, "unresolved_references": unresolved}
+
+    # -- lists and counts
+
+    def _summaries(self, conn: Connection, rows: Sequence[Any]) -> list[dict]:
+        spans = store.active_redactions(conn, [r.reference_id for r in rows])
+        return [self._summary(r, spans.get(r.reference_id, [])) for r in rows]
+
+    @staticmethod
+    def _summary(row: Any, spans: Sequence[str]) -> dict:
+        return {
+            "reference_id": row.reference_id,
+            "subject": redact_text(row.subject, redaction_pattern(spans)),
+            "created": row.created,
+            "released": format_time(row.release_at),
+            "origin": row.origin,
+            "classification": row.classification,
+            "tags": json.loads(row.tags),
+        }
+
+    def _browse_clause(self, conn: Connection, kind: str, value: str):
+        if kind == "reldate":
+            day = datetime.strptime(value, "%Y-%m-%d")
+            return and_(cables.c.release_at >= day, cables.c.release_at < day + timedelta(days=1))
+        if kind == "date":
+            start = datetime.strptime(value, "%Y-%m")
+            end = (start + timedelta(days=32)).replace(day=1)
+            return and_(cables.c.created >= f"{value}", cables.c.created < end.strftime("%Y-%m"))
+        if kind == "origin":
+            return cables.c.origin == value
+        if kind == "classification":
+            return cables.c.classification == value
+        if kind == "tag":
+            return cables.c.reference_id.in_(
+                select(cable_tags.c.reference_id).where(cable_tags.c.tag == value)
+            )
+        raise ValueError(f"unknown browse kind {kind!r}; expected one of {', '.join(BROWSE_KINDS)}")
+
+    _SORTS = {
+        "created": (cables.c.created, cables.c.reference_id),
+        "-created": (cables.c.created.desc(), cables.c.reference_id.desc()),
+        "released": (cables.c.release_at, cables.c.reference_id),
+        "-released": (cables.c.release_at.desc(), cables.c.reference_id.desc()),
+        "reference_id": (cables.c.reference_id,),
+    }
+
+    def browse(
+        self, kind: str, value: str, *, sort: str = "created", offset: int = 0, limit: int = 50
+    ) -> tuple[int, list[dict]]:
+        """(total, summaries) of the public cables of one browse index page.
+
+        Raises ValueError for an unknown kind/sort or a malformed date value.
+        """
+        if sort not in self._SORTS:
+            raise ValueError(f"unknown sort {sort!r}; expected one of {', '.join(self._SORTS)}")
+        with self.engine.connect() as conn:
+            where = and_(self._released(), self._browse_clause(conn, kind, value))
+            total = conn.execute(select(func.count()).select_from(cables).where(where)).scalar_one()
+            rows = conn.execute(
+                select(cables).where(where).order_by(*self._SORTS[sort])
+                .offset(max(offset, 0)).limit(max(limit, 0))
+            ).all()
+            return total, self._summaries(conn, rows)
+
+    def _facet_column(self, conn: Connection, kind: str):
+        if kind == "origin":
+            return cables.c.origin
+        if kind == "classification":
+            return cables.c.classification
+        if kind == "year":
+            return cables.c.year
+        if kind == "date":
+            return func.substr(cables.c.created, 1, 7)
+        if kind == "reldate":
+            if conn.dialect.name == "postgresql":
+                return func.to_char(cables.c.release_at, "YYYY-MM-DD")
+            return func.substr(cables.c.release_at, 1, 10)
+        raise ValueError(f"unknown facet kind {kind!r}; expected one of {', '.join(FACET_KINDS)}")
+
+    def facet_counts(self, kind: str) -> list[tuple[str, int]]:
+        """(value, count) over public cables, most frequent first (dates: in date order)."""
+        with self.engine.connect() as conn:
+            if kind == "tag":
+                col = cable_tags.c.tag
+                query = (
+                    select(col, func.count())
+                    .select_from(cable_tags.join(cables))
+                    .where(self._released())
+                )
+            else:
+                col = self._facet_column(conn, kind)
+                query = select(col, func.count()).where(self._released())
+            query = query.where(col.is_not(None)).group_by(col)
+            if kind in ("date", "reldate", "year"):
+                query = query.order_by(col)
+            else:
+                query = query.order_by(func.count().desc(), col)
+            return [(str(v), int(n)) for v, n in conn.execute(query)]
+
+    def changes_since(self, seq: int | None, limit: int = 1000) -> tuple[int, list[str] | None]:
+        """(head seq of the change log, reference IDs changed after ``seq``), for the
+        web site's cache of rendered pages (added by the site engineer).
+
+        IDs only, of any cable: the caller re-reads each one through this gate.
+        The list is None when ``seq`` is None or more than ``limit`` changed.
+        """
+        from .schema import changes
+
+        with self.engine.connect() as conn:
+            if seq is None:
+                return store.head_seq(conn), None
+            rows = conn.execute(
+                select(changes.c.seq, changes.c.reference_id)
+                .where(changes.c.seq > seq).order_by(changes.c.seq).limit(limit + 1)
+            ).all()
+            if len(rows) > limit:
+                return store.head_seq(conn), None
+        if not rows:
+            return seq, []
+        return rows[-1].seq, list(dict.fromkeys(r.reference_id for r in rows))
+
+    def released_count(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(func.count()).select_from(cables).where(self._released())
+            ).scalar_one()
+
+    def total_count(self) -> int:
+        """Every cable in the archive, released or not (the "/ TOTAL" of the counter)."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(cables)).scalar_one()
+
+    def latest(self, limit: int = 20) -> list[dict]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(cables).where(self._released())
+                .order_by(cables.c.release_at.desc(), cables.c.reference_id.desc())
+                .limit(limit)
+            ).all()
+            return self._summaries(conn, rows)
+
+    # -- search and export
+
+    def search(self, query: str, *, limit: int = 20, offset: int = 0, sort: str = "relevance"):
+        """Full-text search over the public index: ``search.SearchResult``.
+
+        The index holds only public documents; it is first brought up to date
+        when the change log is ahead of it or a scheduled release came due.
+        """
+        from .indexer import sync_if_due
+
+        if self.index is None:
+            raise RuntimeError("this PublicArchive has no search index")
+        sync_if_due(self.engine, self.index, now=self._clock)
+        return self.index.search(query, limit=limit, offset=offset, sort=sort, now=self.now())
+
+    def iter_records(self, batch: int = 500) -> Iterator[Record]:
+        """Every public cable's current public record, in reference ID order."""
+        after = ""
+        while True:
+            with self.engine.connect() as conn:
+                refids = list(
+                    conn.execute(
+                        select(cables.c.reference_id)
+                        .where(self._released(), cables.c.reference_id > after)
+                        .order_by(cables.c.reference_id)
+                        .limit(batch)
+                    ).scalars()
+                )
+                if not refids:
+                    return
+                docs = self.public_documents(refids, conn=conn)
+            for refid in refids:
+                if docs.get(refid) is not None:
+                    yield docs[refid]
+            after = refids[-1]
+
+    def public_documents(
+        self, refids: Sequence[str], *, conn: Connection | None = None
+    ) -> dict[str, Record | None]:
+        """refid -> current public record, or None where the cable is not public.
+
+        What the search index is fed with (indexer.py), in batches.
+        """
+        if conn is None:
+            with self.engine.connect() as own:
+                return self.public_documents(refids, conn=own)
+        now = self.now()
+        found: dict[str, Record | None] = dict.fromkeys(refids)
+        spans = store.active_redactions(conn, refids)
+        for chunk in store._chunks(list(refids), 500):
+            rows = conn.execute(
+                select(cables.c.reference_id, cables.c.release_at,
+                       revisions.c.record, revisions.c.header, revisions.c.body)
+                .join(revisions, and_(revisions.c.reference_id == cables.c.reference_id,
+                                      revisions.c.revision == cables.c.current_revision))
+                .where(cables.c.reference_id.in_(chunk), cables.c.release_at <= now)
+            )
+            for row in rows:
+                found[row.reference_id] = public_record(
+                    store.record_from_row(row), row.release_at, spans.get(row.reference_id, [])
+                )
+        return found
+
+    def document_from_prepared(
+        self, item: store.Prepared, release_at: datetime, spans: Sequence[str]
+    ) -> Record:
+        """The search-index document of a text just written by ingest, without
+        reading it back: the public record's fields the index reads (search.py),
+        redactions applied; the other fields are left empty."""
+        record: Record = dict.fromkeys(FIELDS)
+        record.update(
+            reference_id=item.reference_id, created=item.created, released=item.released,
+            classification=item.classification, origin=item.origin,
+            origin_code=item.origin_code, subject=item.subject, tags=item.tags,
+            references=item.references, header=item.header, body=item.body,
+            source={"format": item.source_format},
+        )
+        return public_record(record, release_at, spans)
+

@@ -1,0 +1,355 @@
+"""The header and body boxes of a cable page: the cable's own text, escaped,
+with the record's structure laid on top.
+
+The text is never reflowed: every character of the published text appears in
+the box, in order, HTML-escaped. What is added are elements around spans of it
+(``<abbr>`` for routing indicators and markings, ``<time>`` for the DTG, links
+for TAGS and REF items, the ¶ link before each numbered paragraph), so the box
+keeps the cable's monospace layout and copying it gives the cable text back
+(apart from the ¶ signs, as on the original site).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from markupsafe import Markup, escape
+
+from .. import ids
+
+MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"), 1
+    )
+}
+
+_RI = re.compile(r"(?<![A-Z0-9])R[A-Z]{3,6}(?![A-Z0-9])")
+_DTG = re.compile(
+    r"(?P<prec>[ZOPRYW])(?: (?P<info>[ZOPRYW]))? (?P<day>\d{2})(?P<hour>\d{2})(?P<minute>\d{2})Z"
+    r" (?P<month>JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC) (?P<year>\d{2})(?![0-9])"
+)
+_DTG_LINE = re.compile(r"^[ \t]*" + _DTG.pattern, re.M)
+_FM_LINE = re.compile(r"^FM (?P<pla>[^\n]+?)[ \t]*$", re.M)
+_SECURITY_LINE = re.compile(r"^(ZN[YR]) ([UCSTE])\2{4}", re.M)
+_PARA_START = re.compile(r"^[ \t]*(?P<num>\d{1,3})[ \t]*\.", re.M)
+_MARKING_AFTER = re.compile(r"[ \t]*(\((?P<mark>[A-Z/ ]{1,20})\))")
+_TAGS_LINE = re.compile(r"^[ \t]*TAGS?\s*:?", re.M | re.I)
+_SUBJECT_LINE = re.compile(r"^[ \t]*(SUBJ(?:ECT)?\b|REF|$)", re.M | re.I)
+_REF_LINE = re.compile(r"^[ \t]*(REFS?\b|REFTELS?\b|REFERENCES?\b)[^\n]*", re.M | re.I)
+_REF_ITEM = re.compile(
+    r"(?<![A-Za-z0-9])(?:(?P<yy>\d{2}|19\d{2}|20\d{2})[ \t]+)?"
+    r"(?P<name>[A-Za-z][A-Za-z ]{0,40}?)[ \t]+0*(?P<serial>\d{1,7})(?![0-9])"
+)
+_REDACTION = re.compile(r"X{6,}")
+_CLASSIFICATION_WORDS = {"U": "UNCLASSIFIED", "C": "CONFIDENTIAL", "S": "SECRET", "T": "TOP SECRET"}
+
+
+@dataclass(frozen=True, order=True)
+class Span:
+    """Markup around ``text[start:end]`` (or inserted at ``start`` when empty)."""
+
+    start: int
+    end: int
+    before: str
+    after: str = ""
+
+
+def render(text: str, spans: Iterable[Span]) -> Markup:
+    """``text`` escaped, with non-overlapping spans' markup around their ranges."""
+    out: list[str] = []
+    pos = 0
+    for span in sorted(spans):
+        if span.start < pos:  # overlaps an earlier span: keep the text plain
+            continue
+        out.append(str(escape(text[pos : span.start])))
+        out.append(span.before)
+        out.append(str(escape(text[span.start : span.end])))
+        out.append(span.after)
+        pos = span.end
+    out.append(str(escape(text[pos:])))
+    return Markup("".join(out))
+
+
+def _abbr(start: int, end: int, title: str | None, cls: str | None = None) -> Span:
+    attrs = f' title="{escape(title)}"' if title else ""
+    attrs += f' class="{cls}"' if cls else ""
+    return Span(start, end, f"<abbr{attrs}>", "</abbr>")
+
+
+# --------------------------------------------------------------------------- DTG
+
+
+def dtg_datetime(dtg: str | None, fallback_year: int | None = None) -> datetime | None:
+    """``140319Z MAY 07`` (or ``O 140319Z MAY 07``) -> 2007-05-14 03:19 (UTC)."""
+    if not dtg:
+        return None
+    match = re.search(
+        r"(\d{2})(\d{2})(\d{2})Z\s+(JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC)\s+(\d{2,4})",
+        dtg.upper(),
+    )
+    if not match:
+        return None
+    day, hour, minute, month, year = match.groups()
+    y = int(year)
+    if len(year) == 2:
+        y += 1900 if y >= 40 else 2000
+    try:
+        return datetime(y, MONTHS[month], int(day), int(hour), int(minute))
+    except ValueError:
+        return None
+
+
+def _time_span(match: re.Match, offset: int = 0) -> list[Span]:
+    spans: list[Span] = []
+    name = ids.precedence_name(match["prec"])
+    spans.append(_abbr(match.start("prec") + offset, match.end("prec") + offset, name))
+    if match["info"]:
+        info = ids.precedence_name(match["info"])
+        spans.append(
+            _abbr(
+                match.start("info") + offset,
+                match.end("info") + offset,
+                f"{info} (info addressees)",
+            )
+        )
+    when = dtg_datetime(match.group(0))
+    start, end = match.start("day") + offset, match.end("year") + offset
+    if when is not None:
+        iso = when.strftime("%Y-%m-%dT%H:%MZ")
+        title = f"{when.day} {when:%B %Y, %H:%M} UTC"
+        spans.append(Span(start, end, f'<time datetime="{iso}" title="{title}">', "</time>"))
+    return spans
+
+
+# --------------------------------------------------------------------------- header
+
+
+def header_spans(header: str) -> list[Span]:
+    """Annotations of the transmission header: posts, precedence, DTG, security line."""
+    spans: list[Span] = []
+    for match in _RI.finditer(header):
+        name = ids.routing_name(match.group(0))
+        if name:
+            spans.append(_abbr(match.start(), match.end(), name, "ri"))
+    for match in _DTG_LINE.finditer(header):
+        spans.extend(_time_span(match))
+    for match in _FM_LINE.finditer(header):
+        code = ids.code_for_address(match["pla"])
+        name = ids.origin_name(code, confirmed_only=False) if code else None
+        if name:
+            spans.append(_abbr(match.start("pla"), match.end("pla"), name))
+    for match in _SECURITY_LINE.finditer(header):
+        level = _CLASSIFICATION_WORDS.get(match.group(2), "")
+        spans.append(_abbr(match.start(), match.end(), f"security line: {level}".strip()))
+    return spans
+
+
+def render_header(header: str | None) -> Markup:
+    return render(header or "", header_spans(header or ""))
+
+
+@dataclass
+class Addressee:
+    text: str  # as written, e.g. "RUEHC/SECSTATE WASHDC IMMEDIATE 8524"
+    routing_indicator: str | None
+    name: str  # the post or office, for readers
+
+
+def decode_addressee(line: str) -> Addressee:
+    """A TO/INFO entry as a reader-friendly name (routing indicator -> post)."""
+    text = " ".join(line.split())
+    match = re.match(r"(?:TO |INFO )?(R[A-Z]{3,6})/(.+)", text)
+    if not match:
+        return Addressee(text, None, text)
+    ri, pla = match.groups()
+    pla = re.sub(r"\s+(NIACT IMMEDIATE|FLASH|IMMEDIATE|PRIORITY|ROUTINE)?\s*\d{0,4}$", "", pla)
+    name = ids.routing_name(ri) or pla
+    return Addressee(text, ri, name)
+
+
+# --------------------------------------------------------------------------- body
+
+
+def paragraph_positions(body: str, numbers: list[int]) -> list[tuple[int, int, re.Match]]:
+    """(number, offset, match) of each numbered paragraph's start line, in order.
+
+    Only the record's paragraph numbers are anchored, in sequence, so a line
+    that merely starts with a number ("1993 was...") gets no false anchor; with
+    no paragraph list, numbers must run 1, 2, 3...
+    """
+    found: list[tuple[int, int, re.Match]] = []
+    expected = iter(numbers) if numbers else None
+    want: int | None = next(expected, None) if expected else 1
+    for match in _PARA_START.finditer(body):
+        if want is None:
+            break
+        num = int(match["num"])
+        if num != want:
+            continue
+        found.append((num, match.start("num"), match))
+        want = next(expected, None) if expected else want + 1
+    return found
+
+
+def paragraph_numbers(record: dict) -> list[int]:
+    numbers: list[int] = []
+    for para in record.get("paragraphs") or []:
+        num = para.get("number") if isinstance(para, dict) else None
+        if isinstance(num, int) or (isinstance(num, str) and num.isdigit()):
+            if not numbers or int(num) > numbers[-1]:
+                numbers.append(int(num))
+    return numbers
+
+
+def _paragraph_spans(body: str, numbers: list[int]) -> list[Span]:
+    markings = ids.reference_data().get("paragraph_markings", {})
+    spans = []
+    for num, offset, match in paragraph_positions(body, numbers):
+        spans.append(Span(offset, offset, f'<a id="par{num}" href="#par{num}" class="par">¶</a>'))
+        mark = _MARKING_AFTER.match(body, match.end())
+        if mark:
+            code = " ".join(mark["mark"].split())
+            title = markings.get(code) or markings.get(code.replace("//", "/"))
+            if title:
+                spans.append(_abbr(mark.start(1), mark.end(1), title, "mark"))
+    return spans
+
+
+def _region(
+    body: str, start_re: re.Pattern, end_re: re.Pattern, limit: int = 1500
+) -> tuple[int, int] | None:
+    match = start_re.search(body)
+    if not match:
+        return None
+    start = match.start()
+    end_match = end_re.search(body, match.end() + 1)
+    end = end_match.start() if end_match else len(body)
+    return start, min(end, start + limit)
+
+
+def _tag_spans(
+    body: str, tags: list[str], tag_link: Callable[[str], tuple[str, str | None]]
+) -> list[Span]:
+    region = _region(body, _TAGS_LINE, _SUBJECT_LINE, limit=600)
+    if not region or not tags:
+        return []
+    spans = []
+    pos, end = region[0] + 5, region[1]
+    for tag in tags:
+        pattern = re.compile(r"(?<![A-Za-z0-9])" + re.escape(tag) + r"(?![A-Za-z0-9])", re.I)
+        match = pattern.search(body, pos, end)
+        if not match:
+            continue
+        href, title = tag_link(tag)
+        attrs = f' title="{escape(title)}"' if title else ""
+        spans.append(Span(match.start(), match.end(), f'<a href="{escape(href)}"{attrs}>', "</a>"))
+        pos = match.end()
+    return spans
+
+
+def ref_item_ids(text: str, default_year: str | None) -> list[tuple[int, int, str]]:
+    """(start, end, canonical ID) of each cable reference written in a REF block."""
+    found = []
+    for match in _REF_ITEM.finditer(text):
+        words = match["name"].split()
+        # "AND MOSCOW 56", "A. STATE 1234": try the longest tail that names a post.
+        for i in range(len(words)):
+            name = " ".join(words[i:])
+            refid = ids.make_id(match["yy"] or default_year, name, match["serial"])
+            if refid:
+                start = (
+                    match.start("yy") if match["yy"] and i == 0 else _word_start(match, words, i)
+                )
+                found.append((start, match.end(), refid))
+                break
+    return found
+
+
+def _word_start(match: re.Match, words: list[str], index: int) -> int:
+    name_start = match.start("name")
+    offset = 0
+    segment = match["name"]
+    for word in words[:index]:
+        offset = segment.index(word, offset) + len(word)
+    return name_start + segment.index(words[index], offset)
+
+
+def _ref_spans(
+    body: str, first_para: int, year: str | None, ref_link: Callable[[str], tuple[str, str]] | None
+) -> list[Span]:
+    if ref_link is None:
+        return []
+    match = _REF_LINE.search(body, 0, first_para if first_para else len(body))
+    if not match:
+        return []
+    start = match.start()
+    end = first_para if first_para > start else min(len(body), start + 800)
+    end = min(end, start + 800)
+    spans = []
+    for s, e, refid in ref_item_ids(body[start:end], year):
+        href, title = ref_link(refid)
+        if href:
+            spans.append(
+                Span(
+                    start + s,
+                    start + e,
+                    f'<a href="{escape(href)}" title="{escape(title)}">',
+                    "</a>",
+                )
+            )
+        else:
+            spans.append(
+                Span(
+                    start + s,
+                    start + e,
+                    f'<span class="missing" title="{escape(title)}">',
+                    "</span>",
+                )
+            )
+    return spans
+
+
+def body_spans(
+    body: str,
+    record: dict,
+    tag_link: Callable[[str], tuple[str, str | None]],
+    ref_link: Callable[[str], tuple[str, str]] | None = None,
+) -> list[Span]:
+    numbers = paragraph_numbers(record)
+    spans = _paragraph_spans(body, numbers)
+    first_para = spans[0].start if spans else 0
+    spans += _tag_spans(body, list(record.get("tags") or []), tag_link)
+    year = (record.get("reference_id") or "")[:2]
+    spans += _ref_spans(body, first_para, year if year.isdigit() else None, ref_link)
+    for match in _REDACTION.finditer(body):
+        spans.append(
+            Span(match.start(), match.end(), '<span class="redacted" title="redacted">', "</span>")
+        )
+    return spans
+
+
+def render_body(
+    body: str | None,
+    record: dict,
+    tag_link: Callable[[str], tuple[str, str | None]],
+    ref_link: Callable[[str], tuple[str, str]] | None = None,
+) -> Markup:
+    text = body or ""
+    return render(text, body_spans(text, record, tag_link, ref_link))
+
+
+def render_diff(pieces: Iterable[tuple[str, str]]) -> Markup:
+    """A word diff as ``<del>``/``<ins>`` inside the text (escaped)."""
+    out = []
+    for op, text in pieces:
+        if op == "insert":
+            out.append(f"<ins>{escape(text)}</ins>")
+        elif op == "delete":
+            out.append(f"<del>{escape(text)}</del>")
+        else:
+            out.append(str(escape(text)))
+    return Markup("".join(out))

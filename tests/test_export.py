@@ -1,0 +1,153 @@
+"""`cablegate export` (JSON Lines, CSV) and `cablegate export-site` (static mirror at
+the site's own URLs, incremental), through the real CLI on a real SQLite archive."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from cablegate.record import FIELDS
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-m", "cablegate", *args], capture_output=True,
+                            text=True, env=env, cwd=str(ROOT), timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result
+
+
+@pytest.fixture()
+def demo_db(tmp_path):
+    from cablegate.db import get_engine
+    from cablegate.demo import build_demo
+
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    build_demo(get_engine(url), None, count=80, seed=11)
+    return url
+
+
+def public(url: str):
+    from cablegate.db import get_engine
+    from cablegate.public import PublicArchive
+
+    return PublicArchive(get_engine(url), None)
+
+
+def test_export_jsonl_is_every_public_record(demo_db):
+    archive = public(demo_db)
+    out = run_cli("export", "--db", demo_db, "--format", "jsonl").stdout
+    records = [json.loads(line) for line in out.splitlines()]
+    assert len(records) == archive.released_count() < archive.total_count()
+    assert list(records[0]) == list(FIELDS)
+    expected = {r["reference_id"]: r for r in archive.iter_records()}
+    assert {r["reference_id"]: r for r in records} == expected
+
+
+def test_export_csv_has_a_header_and_a_row_per_cable(demo_db, tmp_path):
+    archive = public(demo_db)
+    target = tmp_path / "cables.csv"
+    run_cli("export", "--db", demo_db, "--format", "csv", "-o", str(target))
+    rows = list(csv.reader(io.StringIO(target.read_text(encoding="utf-8"))))
+    assert rows[0] == list(FIELDS)
+    assert len(rows) - 1 == archive.released_count()
+    by_id = {r["reference_id"]: r for r in archive.iter_records()}
+    first = dict(zip(rows[0], rows[1], strict=True))
+    record = by_id[first["reference_id"]]
+    assert first["body"] == record["body"]
+    assert first["tags"] == "|".join(record["tags"])
+    assert json.loads(first["paragraphs"]) == record["paragraphs"]
+
+
+def mirror_files(root: Path) -> dict[str, float]:
+    return {str(p.relative_to(root)): p.stat().st_mtime_ns for p in root.rglob("*")
+            if p.is_file() and not p.name.startswith(".cablegate")}
+
+
+def test_export_site_writes_the_site_at_its_urls_incrementally(demo_db, tmp_path):
+    from cablegate.db import get_engine, utcnow
+    from cablegate.schema import cables
+    from cablegate.store import set_release_at
+
+    archive = public(demo_db)
+    mirror = tmp_path / "mirror"
+    run_cli("export-site", str(mirror), "--db", demo_db, "--workers", "1")
+    files = mirror_files(mirror)
+    records = list(archive.iter_records())
+    for record in records:
+        from cablegate.web.url_builder import cable_path
+
+        html = mirror / cable_path(record["reference_id"], record["created"]).lstrip("/")
+        assert html.is_file()
+        assert json.loads(html.with_suffix(".json").read_text())["body"] == record["body"]
+    for path in ("index.html", "index.json", "feed.atom", "reasons.html", "static/cables.css",
+                 "tag/index.html", "origin/index.json", "404.html"):
+        assert (mirror / path).is_file(), path
+    tags = archive.facet_counts("tag")
+    assert (mirror / f"tag/{tags[0][0]}_0.html").is_file()
+    assert (mirror / f"tag/{tags[0][0]}.atom").is_file()
+    # Embargoed cables are nowhere in the mirror.
+    with get_engine(demo_db).connect() as conn:
+        from sqlalchemy import select
+
+        hidden = list(conn.execute(select(cables.c.reference_id)
+                                   .where(cables.c.release_at > utcnow())).scalars())
+    assert hidden
+    # No page of theirs, no link to one, no listing of them; other cables' REF lines
+    # may still name them (as "not in the archive").
+    assert not [name for name in files if any(refid in name for refid in hidden)]
+    listings = "\n".join(p.read_text() for p in mirror.rglob("*.*")
+                          if p.suffix in (".html", ".json", ".atom") and "cable/" not in str(p))
+    assert not any(refid in listings for refid in hidden)
+    pages = "\n".join(p.read_text() for p in mirror.rglob("cable/**/*.html"))
+    assert not any(f"{refid}.html" in pages for refid in hidden)
+
+    # A second run with nothing changed rewrites nothing.
+    second = run_cli("export-site", str(mirror), "--db", demo_db, "--workers", "1")
+    assert " 0 written" in second.stderr
+    assert mirror_files(mirror) == files
+
+    # Withdraw one cable: its two files go, pages listing it are rewritten, others stay.
+    victim = records[len(records) // 2]
+    engine = get_engine(demo_db)
+    with engine.begin() as conn:
+        set_release_at(conn, [victim["reference_id"]], utcnow() + timedelta(days=30), by="test",
+                       now=utcnow())
+    third = run_cli("export-site", str(mirror), "--db", demo_db, "--workers", "1")
+    after = mirror_files(mirror)
+    from cablegate.web.url_builder import cable_path
+
+    gone = cable_path(victim["reference_id"], victim["created"]).lstrip("/")
+    assert gone not in after and gone.replace(".html", ".json") not in after
+    removed = set(files) - set(after)
+    assert f"{len(removed)} removed" in third.stderr
+    # Besides its own two files, only pages of values that listed nothing else went.
+    for name in removed - {gone, gone.replace(".html", ".json")}:
+        assert name.split("/")[0] in ("reldate", "date", "origin", "tag", "classification")
+    rewritten = {p for p in after if p in files and after[p] != files[p]}
+    assert "index.html" in rewritten  # the home page lists counts and latest releases
+    unchanged_cables = [p for p in after if p.startswith("cable/") and p not in rewritten]
+    assert len(unchanged_cables) >= 2 * (len(records) - 1) - 10  # nearly every cable untouched
+
+
+def test_export_site_with_worker_processes_matches_one_process(demo_db, tmp_path):
+    from cablegate.export import export_site
+
+    one, two = tmp_path / "one", tmp_path / "two"
+    export_site(one, db_url=demo_db, workers=1)
+    stats = export_site(two, db_url=demo_db, workers=2, chunk=10)
+    assert stats["written"] == stats["files"]
+    names = sorted(mirror_files(one))
+    assert names == sorted(mirror_files(two))
+    for name in names:
+        assert (one / name).read_bytes() == (two / name).read_bytes(), name
