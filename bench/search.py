@@ -11,8 +11,9 @@ into a new index, without the parser or a database, to time indexing alone:
 subject and TAGS come from the body's SUBJECT:/TAGS: lines, release times are
 spread over 2010-11-28 .. 2011-09-01. Each query runs once to warm up, then
 ``--rounds`` times; the figures are p50/p95/max over all timed runs (in this
-process, one query at a time). The machine has 2 cores shared with other work:
-note the load when recording figures (docs/performance.md).
+process, one query at a time), both wall-clock and CPU time of this process.
+The machine has 2 cores shared with other work: the load average is printed;
+record it with the figures (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -132,11 +133,39 @@ def corpus_documents(path: Path, limit: int | None):
             }
 
 
+class AnonPeak:
+    """Peak anonymous memory (RssAnon) of this process, sampled every 0.2 s.
+
+    ru_maxrss also counts the index files tantivy maps into memory while
+    merging (page cache the kernel can drop); RssAnon is the heap."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.peak_kib = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):
+            with open("/proc/self/status") as fh:
+                for line in fh:
+                    if line.startswith("RssAnon:"):
+                        self.peak_kib = max(self.peak_kib, int(line.split()[1]))
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return self.peak_kib / 1024
+
+
 def build(corpus: Path, index_dir: Path, threads: int, heap_mb: int, limit: int | None) -> None:
     if SearchIndex.exists(index_dir) or (index_dir.exists() and any(index_dir.iterdir())):
         raise SystemExit(f"{index_dir} exists: give a new directory to build into")
     index = SearchIndex(index_dir, writer_heap=heap_mb * 1_000_000, writer_threads=threads)
-    started = time.perf_counter()
+    anon = AnonPeak()
+    started, cpu_started = time.perf_counter(), time.process_time()
     count = 0
     batch: list[dict] = []
     for doc in corpus_documents(corpus, limit):
@@ -154,14 +183,20 @@ def build(corpus: Path, index_dir: Path, threads: int, heap_mb: int, limit: int 
     committed = time.perf_counter() - started
     index.close()  # waits for merges
     merged = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
     size = sum(p.stat().st_size for p in index_dir.iterdir() if p.is_file())
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_anon = anon.stop()
     print(f"built {index_dir}: {count:,} documents from {corpus.name}")
     print(
         f"  fed {fed:.1f} s, committed {committed:.1f} s ({count / committed:,.0f} docs/s), "
         f"merges done {merged:.1f} s; {threads} writer threads, heap {heap_mb} MB"
     )
-    print(f"  index size {size / 1e9:.2f} GB, peak RSS {peak:,.0f} MB")
+    print(f"  CPU time {cpu:.0f} s (all threads); load average {os.getloadavg()[0]:.2f}")
+    print(
+        f"  index size {size / 1e9:.2f} GB, peak RSS {peak:,.0f} MB "
+        f"(of which anonymous memory {peak_anon:,.0f} MB)"
+    )
 
 
 # --------------------------------------------------------------------------- measuring
@@ -177,30 +212,41 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-def measure(index: SearchIndex, rounds: int, facets: bool) -> dict[str, list[float]]:
+def measure(index: SearchIndex, rounds: int, facets: bool) -> dict[str, list[tuple[float, float]]]:
+    """Per category: (wall ms, CPU ms) of each timed search. tantivy searches on
+    the calling thread, so this process's CPU time is the work one search
+    costs, whatever else the shared machine is doing; wall time includes
+    waiting for a core."""
     ids = id_queries(index)
-    timings: dict[str, list[float]] = {}
+    timings: dict[str, list[tuple[float, float]]] = {}
     for category, query, options in MIX:
         text = query.format(**ids)
         index.search(text, facets=facets, **options)  # warm-up
         for _ in range(rounds):
-            start = time.perf_counter()
+            wall, cpu = time.perf_counter(), time.process_time()
             result = index.search(text, facets=facets, **options)
-            timings.setdefault(category, []).append((time.perf_counter() - start) * 1000)
+            spent = ((time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000)
+            timings.setdefault(category, []).append(spent)
         assert result.total > 0 or category == "word", (text, result.total)
     return timings
 
 
-def report(timings: dict[str, list[float]], label: str) -> None:
+def _summary(values: list[float]) -> str:
+    return f"p50 {statistics.median(values):6.1f} ms  p95 {percentile(values, 0.95):6.1f} ms"
+
+
+def report(timings: dict[str, list[tuple[float, float]]], label: str) -> None:
     every = [t for values in timings.values() for t in values]
+    walls, cpus = [w for w, _ in every], [c for _, c in every]
+    print(f"{label}: {len(every)} searches")
     print(
-        f"{label}: {len(every)} searches, p50 {statistics.median(every):.1f} ms, "
-        f"p95 {percentile(every, 0.95):.1f} ms, max {max(every):.1f} ms"
+        f"  all      wall {_summary(walls)}  max {max(walls):6.1f} ms | "
+        f"CPU {_summary(cpus)}  max {max(cpus):6.1f} ms"
     )
     for category, values in timings.items():
         print(
-            f"  {category:<8} n={len(values):<4} p50 {statistics.median(values):6.1f} ms   "
-            f"p95 {percentile(values, 0.95):6.1f} ms"
+            f"  {category:<8} wall {_summary([w for w, _ in values])} | "
+            f"CPU {_summary([c for _, c in values])}  (n={len(values)})"
         )
 
 

@@ -103,7 +103,9 @@ def client_key(secret: bytes, address: str | None) -> str:
     return digest.hexdigest()[:32]
 
 
-def parse_limits(text: str | None, default: Sequence[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+def parse_limits(
+    text: str | None, default: Sequence[tuple[int, int]]
+) -> tuple[tuple[int, int], ...]:
     """``"5/60,20/3600"`` -> ((5, 60), (20, 3600)): at most N events per S seconds."""
     if not text:
         return tuple(default)
@@ -331,7 +333,9 @@ def create_session(conn: Connection, user: User, *, now: datetime | None = None,
     return token
 
 
-def session_user(conn: Connection, token: str | None, *, now: datetime | None = None) -> User | None:
+def session_user(
+    conn: Connection, token: str | None, *, now: datetime | None = None
+) -> User | None:
     """The user of a live session token, or None (unknown, expired, disabled)."""
     if not token or len(token) > 200:
         return None

@@ -60,6 +60,11 @@ from .web.commands import register as _register_site_commands  # noqa: E402
 
 _register_site_commands(cli)
 
+# Publishing commands (user, release): publishing_cli.py.
+from .publishing_cli import register as _register_publishing_commands  # noqa: E402
+
+_register_publishing_commands(cli)
+
 
 def main() -> None:
     cli()

@@ -66,7 +66,9 @@ COMMENT_LIMITS = parse_limits(os.environ.get("CABLEGATE_COMMENT_LIMIT"), ((3, 60
 TRACKBACK_LIMITS = parse_limits(os.environ.get("CABLEGATE_TRACKBACK_LIMIT"), ((5, 3600),))
 FEED_SIZE = 50
 
-_EMAIL_RE = re.compile(r"[^@\s<>()\[\],;:\"]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251})\.[A-Za-z]{2,63}")
+_EMAIL_RE = re.compile(
+    r"[^@\s<>()\[\],;:\"]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251})\.[A-Za-z]{2,63}"
+)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -357,7 +359,7 @@ def status_counts(engine: Engine) -> dict[str, dict[str, int]]:
     return out
 
 
-# --------------------------------------------------------------------------- public reads (via the gate)
+# --------------------------------------------------------------------------- public reads (gate)
 
 
 def _time(value: datetime | None) -> str | None:

@@ -253,16 +253,114 @@ def _batches(paths: list[str], batch_items: int, jobs: int):
 # --------------------------------------------------------------------------- index feeding
 
 
+def index_writer(path: str, inbox: Any, outbox: Any, parent: int) -> None:
+    """Index writer process: apply ("upsert", docs) / ("delete", ids) /
+    ("commit", seq) messages to the index at ``path`` until ("close",)."""
+    _die_with_parent()
+    from .indexer import open_index
+
+    try:
+        index = open_index(path)
+        while True:
+            try:
+                message = inbox.get(timeout=1.0)
+            except queue_mod.Empty:
+                if os.getppid() != parent:
+                    os._exit(1)
+                continue
+            kind = message[0]
+            if kind == "upsert":
+                index.upsert(message[1])
+            elif kind == "delete":
+                index.delete(message[1])
+            elif kind == "commit":
+                index.commit(last_seq=message[1])
+            elif kind == "close":
+                index.close()
+                outbox.put(("closed", index.last_seq))
+                return
+    except BaseException:
+        outbox.put(("crash", traceback.format_exc()))
+
+
+class IndexWriterProcess:
+    """The search index's writer in its own process, so building and adding
+    documents (CPU-bound Python) overlaps with parsing and storing. Same
+    upsert/delete/commit calls as ``SearchIndex``; messages are applied in order."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        import multiprocessing as mp
+
+        ctx = mp.get_context("spawn")
+        self.inbox = ctx.Queue(maxsize=QUEUE_BATCHES)
+        self.outbox = ctx.Queue()
+        self.process = ctx.Process(target=index_writer, daemon=True,
+                                   args=(str(path), self.inbox, self.outbox, os.getpid()))
+        self.process.start()
+
+    def _send(self, message: tuple) -> None:
+        while True:
+            self._check()
+            try:
+                self.inbox.put(message, timeout=1.0)
+                return
+            except queue_mod.Full:
+                continue
+
+    def _check(self) -> None:
+        try:
+            kind, detail = self.outbox.get_nowait()
+        except queue_mod.Empty:
+            if not self.process.is_alive():
+                raise RuntimeError(
+                    f"the index writer died (exit code {self.process.exitcode})"
+                ) from None
+            return
+        raise RuntimeError(f"the index writer failed:\n{detail}")
+
+    def upsert(self, docs: list[dict]) -> None:
+        self._send(("upsert", docs))
+
+    def delete(self, refids: list[str]) -> None:
+        self._send(("delete", refids))
+
+    def commit(self, last_seq: int) -> None:
+        self._send(("commit", last_seq))
+
+    def close(self) -> None:
+        """Apply everything sent, release the writer, wait for the process to end."""
+        self._send(("close",))
+        while True:
+            try:
+                kind, detail = self.outbox.get(timeout=5.0)
+                break
+            except queue_mod.Empty:
+                if not self.process.is_alive():
+                    raise RuntimeError("the index writer died while closing") from None
+        self.process.join(timeout=60)
+        if kind != "closed":
+            raise RuntimeError(f"the index writer failed:\n{detail}")
+
+    def terminate(self) -> None:
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join(timeout=5)
+
+
 class IndexFeeder:
     """Keeps a search index in step with the batches ingest writes.
 
     The public documents of cables a batch changed are built from the texts in
     hand (through ``PublicArchive``, with release time and redactions), not
     read back; any change-log rows written by someone else in between are
-    applied by reading them through the gate.
+    applied by reading them through the gate. With ``background`` the
+    documents go to an ``IndexWriterProcess``; this process keeps the index
+    object only for the catch-up sync before and the final sync after.
     """
 
-    def __init__(self, engine: Engine, index: Any, commit_every: float = 15.0) -> None:
+    def __init__(
+        self, engine: Engine, index: Any, commit_every: float = 15.0, background: bool = False
+    ) -> None:
         self.engine = engine
         self.index = index
         self.archive = PublicArchive(engine, None)
@@ -271,6 +369,10 @@ class IndexFeeder:
         self.started = db.utcnow()
         self.applied = int(index.last_seq or 0)
         self.committed_at = time.monotonic()
+        self.sink: Any = index
+        if background:
+            index.close()  # one writer per index: hand it to the writer process
+            self.sink = IndexWriterProcess(index.path)
 
     def feed(self, result: store.BatchResult) -> None:
         if result.seq_to == result.seq_from:
@@ -297,7 +399,7 @@ class IndexFeeder:
             )
         if result.release_changed:
             docs.update(self.archive.public_documents(result.release_changed))
-        apply_documents(self.index, docs)
+        apply_documents(self.sink, docs)
 
     def _catch_up(self, upto: int) -> None:
         from sqlalchemy import select
@@ -317,16 +419,24 @@ class IndexFeeder:
                 )
             )
         for i in range(0, len(refids), 500):
-            apply_documents(self.index, self.archive.public_documents(refids[i : i + 500]))
+            apply_documents(self.sink, self.archive.public_documents(refids[i : i + 500]))
 
     def commit(self) -> None:
-        commit(self.index, self.applied)
+        commit(self.sink, self.applied)
         self.committed_at = time.monotonic()
 
     def close(self) -> None:
         self.commit()
+        if self.sink is not self.index:
+            self.sink.close()
+            self.sink = self.index
         # Anything that happened meanwhile, and releases that came due.
         sync_index(self.engine, self.index, fed_since=self.started)
+
+    def abort(self) -> None:
+        """Stop a background writer without committing (the ingest failed)."""
+        if self.sink is not self.index:
+            self.sink.terminate()
 
 
 # --------------------------------------------------------------------------- the run
@@ -371,7 +481,7 @@ def ingest(
     started = time.monotonic()
     paths = [str(p) for p in paths]
     summary = Summary()
-    feeder = IndexFeeder(engine, index) if index is not None else None
+    feeder = IndexFeeder(engine, index, background=True) if index is not None else None
     run_id = _start_run(engine, paths)
     completed = False
     try:
@@ -393,6 +503,8 @@ def ingest(
             feeder.close()
         completed = True
     finally:
+        if feeder is not None and not completed:
+            feeder.abort()
         summary.seconds = time.monotonic() - started
         _finish_run(engine, run_id, summary, completed)
     return summary

@@ -22,7 +22,7 @@ from . import store
 from .db import utcnow
 from .diffing import cable_text, word_diff
 from .record import FIELDS, Record
-from .schema import cable_tags, cables, revisions
+from .schema import cable_tags, cables, redactions, revisions
 
 REDACTED = "XXXXXXXXXXXX"
 BROWSE_KINDS = ("reldate", "date", "origin", "tag", "classification")
@@ -96,6 +96,25 @@ def url_date(created: str | None) -> tuple[str, str] | None:
     return None
 
 
+def lifted_after(conn: Connection, refid: str, revision: int) -> list[str]:
+    """Spans of redactions lifted after ``revision`` was stored (issue 5).
+
+    That revision was published with them redacted and stays so: an
+    unredaction publishes the original as a new revision (publishing.py), so
+    the revision list and its diff show the change.
+    """
+    stored = (
+        select(revisions.c.ingested_at)
+        .where(revisions.c.reference_id == refid, revisions.c.revision == revision)
+        .scalar_subquery()
+    )
+    return list(conn.execute(
+        select(redactions.c.span_text).where(
+            redactions.c.reference_id == refid, redactions.c.lifted_at > stored
+        )
+    ).scalars())
+
+
 # --------------------------------------------------------------------------- the gate
 
 
@@ -151,6 +170,8 @@ class PublicArchive:
             if record is None:
                 return None
             spans = store.active_redactions(conn, [refid]).get(refid, [])
+            if revision != row.current_revision:  # issue 5: as it was published
+                spans = spans + lifted_after(conn, refid, revision)
             out = public_record(record, row.release_at, spans)
             out["revision"] = revision
             return out
@@ -336,6 +357,44 @@ class PublicArchive:
             ).all()
             return self._summaries(conn, rows)
 
+    # -- discussion (issue 5): approved comments and trackbacks of public cables only
+
+    def is_public(self, refid: str, *, conn: Connection | None = None) -> bool:
+        """Whether the cable exists for the public now (what its URL answers)."""
+        if conn is None:
+            with self.engine.connect() as own:
+                return self._public_row(own, refid) is not None
+        return self._public_row(conn, refid) is not None
+
+    def discussion(self, refid: str) -> dict | None:
+        """{"path", "comments", "trackbacks"} approved for a public cable, the cable's
+        redactions applied to them too; None when the cable is not public."""
+        from .discussion import approved_discussion
+
+        with self.engine.connect() as conn:
+            row = self._public_row(conn, refid)
+            if row is None:
+                return None
+            pattern = redaction_pattern(store.active_redactions(conn, [refid]).get(refid, []))
+            page = _cable_page_path(refid, row.created)
+            found = approved_discussion(conn, refid, lambda t: redact_text(t, pattern), page)
+            return {"path": page, **found}
+
+    def latest_comments(self, limit: int = 50) -> list[dict]:
+        """The newest approved comments on public cables (the site-wide comment feed)."""
+        from .discussion import latest_approved_comments, public_comment
+
+        with self.engine.connect() as conn:
+            rows = latest_approved_comments(conn, self._released(), limit)
+            spans = store.active_redactions(conn, sorted({r.reference_id for r in rows}))
+        out = []
+        for row in rows:
+            pattern = redaction_pattern(spans.get(row.reference_id, []))
+            page = _cable_page_path(row.reference_id, row.cable_created)
+            out.append(public_comment(row, row.reference_id,
+                                      lambda t, p=pattern: redact_text(t, p), page))
+        return out
+
     # -- search and export
 
     def search(self, query: str, *, limit: int = 20, offset: int = 0, sort: str = "relevance"):
@@ -415,3 +474,8 @@ class PublicArchive:
         )
         return public_record(record, release_at, spans)
 
+
+def _cable_page_path(refid: str, created: str | None) -> str:
+    from .web.url_builder import cable_path
+
+    return cable_path(refid, created)

@@ -46,7 +46,7 @@ from tantivy import FieldType, Occur, Order, Query
 
 from .query import And, DateRange, Node, Not, Or, Phrase, Term, cable_id, looks_like_cable_id, parse
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 META_FILE = "cablegate-search.json"
 # Files other parts of cablegate may keep in the index directory (indexer.py's watermark).
 _COMPANION_FILES = {"sync-state.json"}
@@ -265,8 +265,8 @@ def _tantivy_document(doc: dict[str, Any]) -> tantivy.Document:
         out.add_date("created", created)
         out.add_text("month", f"{created.year:04d}-{created.month:02d}")
     release_at = parse_time(doc.get("release_at"))
-    if release_at is not None:
-        out.add_date("release_at", _storable(release_at))
+    # No release time: never public (the latest storable time never comes).
+    out.add_date("release_at", _LATEST if release_at is None else _storable(release_at))
     stored = {
         "reference_id": refid,
         "subject": doc.get("subject"),
@@ -786,29 +786,42 @@ class SearchIndex:
         matched = Query.all_query() if tree is None else compiler.compile(tree)
         if matched is None:  # only words that are not indexed (e.g. XXXXXXXX)
             matched = Query.empty_query()
-        released = self._released_by(now)
-        final = Query.boolean_query([(Occur.Must, matched), (Occur.Must, released)])
-        pinned = self._pinned(searcher, query, released) if tree is not None else None
+        unreleased = self._unreleased_at(now)
+        final = Query.boolean_query([(Occur.Must, matched), (Occur.MustNot, unreleased)])
+        pinned = self._pinned(searcher, query, unreleased) if tree is not None else None
         total, hits = self._top(searcher, final, pinned, limit, offset, sort)
         generator = self._snippet_generator(searcher, compiler.highlight)
         results = [self._hit(searcher, address, score, generator) for score, address in hits]
         facet_counts, histogram = self._facets(searcher, final, facet_limit) if facets else ({}, {})
         return SearchResult(query, total, results, facet_counts, histogram, offset, limit, sort)
 
-    def _released_by(self, now: datetime | None) -> Query:
+    def _unreleased_at(self, now: datetime | None) -> Query:
+        """The documents whose release time is after ``now`` (to the second).
+
+        Excluding these (MustNot) rather than requiring "released" keeps the
+        gate's cost proportional to the few scheduled documents: the range runs
+        on the inverted index of release times, not over every document.
+        """
         moment = parse_time(now) if now is not None else datetime.now(UTC).replace(tzinfo=None)
         # Clamped below the latest storable time: a release clamped there never arrives.
-        moment = min(_storable(moment), _LATEST - timedelta(days=1))
-        gate = Query.range_query(self._schema, "release_at", FieldType.Date, None, moment)
-        return Query.const_score_query(gate, 0.0)
+        moment = min(_storable(moment), _LATEST - timedelta(days=1)).replace(microsecond=0)
+        return Query.range_query(
+            self._schema,
+            "release_at",
+            FieldType.Date,
+            moment,
+            None,
+            include_lower=False,
+            use_inverted_index=True,
+        )
 
-    def _pinned(self, searcher: tantivy.Searcher, query: str, released: Query) -> Query | None:
+    def _pinned(self, searcher: tantivy.Searcher, query: str, unreleased: Query) -> Query | None:
         """The query matching the one cable a reference-ID query names, if released."""
         refid = cable_id(query)
         if refid is None:
             return None
         exact = Query.term_set_query(self._schema, "refid", sorted(_id_variants(refid)))
-        pinned = Query.boolean_query([(Occur.Must, exact), (Occur.Must, released)])
+        pinned = Query.boolean_query([(Occur.Must, exact), (Occur.MustNot, unreleased)])
         return pinned if searcher.search(pinned, 1).count else None
 
     def _top(

@@ -81,7 +81,7 @@ _PAGE_OF_RE = re.compile(r" OF \d{3}(?!\d)")
 _OLD_PAGE_FIND_RE = re.compile(r"\n[ \t]*(?:TO[ \t]+)?PAGE[ \t]+\d{1,3}[ \t]")
 _OLD_PAGE_RE = re.compile(
     r"\s*(?:TO\s+)?PAGE\s+\d{1,3}\s+"
-    r"(?:R[A-Z]{3,6}\d{2,5}\b.*$"
+    r"(?:R[A-Z]{3,6}\d{2,5}\b[^\n]*"
     r"|[A-Z][A-Z]*(?:\s+[A-Z]+){0,2}\s+\d{3,6}\s+(?:\d{2}\s+OF\s+\d{2}\s+)?\d{6}Z\s?)"
 )
 
@@ -135,6 +135,11 @@ _SUMMARY_HEADING_RE = re.compile(  # a "Summary" heading line ending a block
     r"(?i)(?:^|\n)[ \t=_-]*(?:[IVX]{1,4}\.[ \t]*|[A-Z]\.[ \t]*)?(?:introduction[ \t]+and[ \t]+)?"
     r"summary(?:[ \t]+and[ \t]+(?:comments?|introduction))?[ \t=_:-]*(?:\n[ \t=_-]*)*$"
 )
+_UNDERLINE_RE = re.compile(r"(?:[-=_][ \t]?){3,}")
+_DASH_RUN_RE = re.compile(r"[-=_]{3,}")
+_TITLE_UNDERLINE_RE = re.compile(  # "Military Modernization -----", "------- SUMMARY -------"
+    r"(?:[-=_]{3,}[ \t]*)?(?P<title>[^\s=_-][^\n]{0,99}?)[ \t]+[-=_]{3,}[ \t]*"
+)
 _SUMMARY_END_RE = re.compile(r"end\s+(?:of\s+)?summary\b")  # applied to lower-cased text
 _WS_RE = re.compile(r"\s+")
 
@@ -151,11 +156,12 @@ _SIGNATURE_TAIL_RE = re.compile(
     r"(?:\S\s{3,}|[.!?\"'\u201d]\s{2}|(?i:\bend (?:of )?(?:comment|text|note|summary))\.?\s+)"
     r"([A-Z][A-Z'-]{1,24})$"
 )
+_SIGNATURE_AFTER_SENTENCE_RE = re.compile(r"[a-z][.!?\"'\u201d]\s+([A-Z][A-Z'-]{2,24})$")
 _TRAILER_RE = re.compile(
     r"(?i)(?:BT|NNNN?.*|#\d+|\*\*\*.*|.*VZCZ.*|[A-Z][A-Z ]{1,30} -?\d{3,7}|[\W_]+|</?\w+>|"
     r"=*\s*CABLE ENDS?\s*=*|END (?:OF )?CABLE(?: TEXT)?|"
     r"\d{4}[A-Z]{3,10}\d{5} - Classification:.*|Declassified/Released .*|Systematic Review .*|"
-    r"GP-\d|"
+    r"GP-\d|.*classified web ?site.*|[\w:/~#?=&%-]*\.[\w.:~#?=&%-]*/[\w.:/~#?=&%-]*[\"']?|"
     r"(?:UNCLASSIFIED|CONFIDENTIAL|SECRET|LIMITED OFFICIAL USE)(?:\s+NOFORN)?|"
     r"C O N F I D E N T I A L|S E C R E T|.*classified website.*|.*https?://.*|.*www\..*)\s*$"
 )
@@ -343,10 +349,12 @@ def _build(raw: RawCable, header: str, body: str, meta: dict) -> Record:
 
     # --- paragraphs, summary, signers
     preamble_start = max(ends) if ends else 0
-    paragraphs = _paragraphs(text, starts, preamble_start, content_end)
+    paragraphs, headings = _section_headings(
+        _paragraphs(text, starts, preamble_start, content_end)
+    )
     record["paragraphs"] = paragraphs
     record["signers"] = signers
-    record["summary"] = _summary(paragraphs)
+    record["summary"] = _summary(paragraphs, headings)
 
     # --- identity and metadata (meta wins)
     _identity(record, meta, head_info, banner, warnings)
@@ -901,6 +909,8 @@ def _classified_by(text: str) -> str | None:
     who = " ".join(who.split()).strip(" ,;:")
     if who[:14].lower() == "classified by ":  # "Classified By: Classified by X"
         who = who[14:].lstrip(" :")
+    if who.endswith("...") and end and end.start() >= len(text.rstrip()) - 1:
+        return who  # cut short on the page ("A..."): kept as published
     while who.endswith(".") and not who.endswith(_ABBREVIATIONS):
         who = who[:-1].rstrip(" ,;:")
     return who or None
@@ -1248,7 +1258,7 @@ def _unnumbered(text: str) -> list[dict]:
     blank = sum(1 for line in lines if not line.strip())
     filled = len(lines) - blank
     # double spacing: wrapped (short) lines, each followed by a blank line
-    needed = 2 if len(lines) >= 8 and blank * 2.2 >= len(lines) and (
+    needed = 2 if filled >= 6 and blank * 2.2 >= len(lines) and (
         len(text) - len(lines) < 90 * max(filled, 1)
     ) else 1
     block: list[str] = []
@@ -1297,10 +1307,9 @@ def _signers(text: str) -> tuple[list[str], int]:
         raw_line = text[max(line_start, end - 300):end].strip()
         if end - line_start > 200:
             # a long last line: only a signature at its very end counts
-            tail = _SIGNATURE_TAIL_RE.search(raw_line[-60:])
-            if tail and tail.group(1) not in _NOT_SIGNERS:
-                return [tail.group(1)], end - len(text[line_start:end]) + text[
-                    line_start:end].rfind(tail.group(1))
+            tail = _signature_tail(raw_line[-100:])
+            if tail:
+                return [tail], line_start + text[line_start:end].rfind(tail)
             break
         line = raw_line.split(" NNNN", 1)[0].rstrip("\\").strip().strip('."').strip()
         if not line or _TRAILER_RE.fullmatch(raw_line):
@@ -1312,12 +1321,27 @@ def _signers(text: str) -> tuple[list[str], int]:
             names = [" ".join(n.split()) for n in line.split("/") if n.strip()]
             return names, _trailer_start(text, max(line_start - 1, 0))
         # old telegrams sign at the end of the last line: "... AFFAIRS.    PORTER"
-        tail = _SIGNATURE_TAIL_RE.search(raw_line)
-        if tail and tail.group(1) not in _NOT_SIGNERS:
-            return [tail.group(1)], line_start + text[line_start:end].rfind(tail.group(1))
+        tail = _signature_tail(raw_line)
+        if tail:
+            return [tail], line_start + text[line_start:end].rfind(tail)
         break
     # no signer: the trailer lines still do not belong to the last paragraph
     return [], end
+
+
+def _signature_tail(line: str) -> str | None:
+    """A signer written at the end of the last line: after three spaces, after
+    ``END COMMENT.``, or after a sentence end in mixed-case prose (where an
+    upper-case last word is a name, not the end of a sentence)."""
+    tail = _SIGNATURE_TAIL_RE.search(line)
+    if tail and tail.group(1) not in _NOT_SIGNERS:
+        return tail.group(1)
+    tail = _SIGNATURE_AFTER_SENTENCE_RE.search(line)
+    if tail and tail.group(1) not in _NOT_SIGNERS and any(
+        c.islower() for c in line[max(0, tail.start() - 100):tail.start()]
+    ):
+        return tail.group(1)
+    return None
 
 
 def _trailer_start(text: str, end: int) -> int:
@@ -1325,7 +1349,7 @@ def _trailer_start(text: str, end: int) -> int:
     for _ in range(6):
         line_start = text.rfind("\n", 0, end) + 1
         line = text[line_start:end].strip()
-        if line and (len(line) > 60 or not _TRAILER_RE.fullmatch(line)):
+        if line and (len(line) > 200 or not _TRAILER_RE.fullmatch(line)):
             break
         if line_start == 0:
             return 0
@@ -1333,15 +1357,82 @@ def _trailer_start(text: str, end: int) -> int:
     return end
 
 
-def _summary(paragraphs: list[dict]) -> str | None:
+def _section_headings(paragraphs: list[dict]) -> tuple[list[dict], list[str | None]]:
+    """Section headings written between paragraphs (``Military Modernization``
+    over a line of dashes) end up at the end of the paragraph above; they are
+    taken out of it. Returns the paragraphs and, for each, the heading that
+    precedes it (a block made only of a heading is dropped)."""
+    kept: list[dict] = []
+    headings: list[str | None] = []
+    pending: str | None = None
+    for paragraph in paragraphs:
+        text, heading = _trailing_heading(paragraph["text"])
+        if not text and paragraph["number"] is None:
+            pending = " ".join(h for h in (pending, heading) if h) or pending
+            continue
+        kept.append({**paragraph, "text": text})
+        headings.append(pending)
+        pending = heading
+    return kept, headings
+
+
+def _trailing_heading(text: str) -> tuple[str, str | None]:
+    """Split a paragraph text into its text and a heading at its end."""
+    if "--" not in text[-400:] and "==" not in text[-400:] and "__" not in text[-400:] and (
+        "- -" not in text[-400:]
+    ):
+        return text, None
+    parts: list[str] = []
+    for _ in range(4):
+        body = text.rstrip()
+        cut = body.rfind("\n")
+        last = body[cut + 1:].strip()
+        above = body[: cut + 1] if cut >= 0 else ""
+        if last and _UNDERLINE_RE.fullmatch(last):
+            prev = above.rstrip()
+            prev_cut = prev.rfind("\n")
+            title = prev[prev_cut + 1:].strip()
+            before_title = prev[: prev_cut + 1] if prev_cut >= 0 else ""
+            overline = before_title.rstrip().rsplit("\n", 1)[-1].strip()
+            if _heading_title(title) and (
+                not before_title.strip() or _UNDERLINE_RE.fullmatch(overline)
+                or before_title.endswith(("\n\n", "\n \n"))
+            ):
+                parts.insert(0, title)
+                text = before_title
+                if overline and _UNDERLINE_RE.fullmatch(overline):
+                    text = before_title.rstrip()[: -len(overline)]
+                break
+            text = above  # a separator line alone
+            continue
+        match = _TITLE_UNDERLINE_RE.fullmatch(last) if last else None
+        if match and _heading_title(match.group("title")):
+            parts.insert(0, match.group("title"))
+            text = above
+        break
+    heading = " ".join(parts) or None
+    return text.strip(), heading
+
+
+def _heading_title(title: str) -> bool:
+    return 0 < len(title) <= 100 and not title.endswith((".", ",", ";", '"')) and not (
+        _DASH_RUN_RE.search(title)
+    )
+
+
+def _summary(paragraphs: list[dict], headings: list[str | None] | None = None) -> str | None:
     """The summary (docs/parsing.md): the text after the ``Summary:`` label of
     the first paragraph that opens with one, or the paragraph(s) under a
     ``Summary`` heading, up to ``End summary`` (over at most six paragraphs);
     without an end marker, that one paragraph. Without any label, paragraphs
     up to an ``End summary`` within the first four. Whitespace is collapsed;
     paragraphs are joined by a blank line."""
+    headings = headings or [None] * len(paragraphs)
     for index, paragraph in enumerate(paragraphs[:40]):
         text = paragraph["text"]
+        heading = headings[index]
+        if heading and _SUMMARY_START_RE.fullmatch(heading.strip(" -=_:")):
+            return _summary_from(paragraphs, index, text)
         start = _SUMMARY_START_RE.match(text[:200])
         if start:
             rest = text[start.end():]

@@ -110,7 +110,7 @@ def is_documentation(name: str) -> bool:
 
 def read_file(path: str) -> Iterator[RawCable | ParseError]:
     try:
-        handle = open(path, "rb")  # noqa: SIM115 - closed below, generator-safe
+        handle = open(path, "rb")  # closed by the with block below
     except FileNotFoundError:
         yield ParseError("no such file or directory", path=path)
         return

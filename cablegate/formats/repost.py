@@ -1,7 +1,8 @@
 """A cable re-posted on a blog (like ../shared/seed/000_073a325e002c35d2.txt).
 
-The page text (of a text file, or the visible text of an HTML page) holds, in order: the hosting page's chrome ("WikiLeaks Link",
-"Understanding cables", "Discussing cables" ...), the site's metadata table
+The page text (a text file, or the visible text of an HTML page) holds, in
+order: the hosting page's chrome ("WikiLeaks Link", "Understanding cables",
+"Discussing cables" ...), the site's metadata table
 flattened to a line ``Reference ID Created Released Classification Origin``
 followed by the values (on one line, or one per line), then the cable text
 (header lines such as ``DE``/DTG, then the body from its classification line),

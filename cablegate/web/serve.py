@@ -19,6 +19,7 @@ log = logging.getLogger("cablegate.web")
 ENV_DB = "CABLEGATE_DB"
 ENV_INDEX = "CABLEGATE_INDEX"
 ENV_BASE_URL = "CABLEGATE_BASE_URL"
+ENV_PAGES = "CABLEGATE_PAGES"  # the rendered-page cache file (default: <db file>.pages)
 
 
 def open_archive(db_url: str | None = None, index_dir: str | None = None) -> Any:
@@ -39,8 +40,11 @@ def archive_from_env() -> Any:
 def app_from_env() -> Any:
     """The uvicorn factory: one app per worker process, configured from the environment."""
     from .app import create_app
+    from .pagestore import default_path
 
-    return create_app(archive_from_env, base_url=os.environ.get(ENV_BASE_URL, ""))
+    pages = os.environ.get(ENV_PAGES) or default_path(os.environ.get(ENV_DB) or None)
+    return create_app(archive_from_env, base_url=os.environ.get(ENV_BASE_URL, ""),
+                      page_store=pages)
 
 
 class IndexSyncer(threading.Thread):

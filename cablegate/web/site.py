@@ -22,6 +22,7 @@ from markupsafe import Markup
 from .. import ids
 from . import cabletext
 from . import url_builder as urls
+from .discuss import cable_discussion
 from .histogram import histogram_svg
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -205,6 +206,11 @@ class Site:
                 "plusd": context["plusd_url"],
             },
         }
+        # Issue 5: approved comments and trackbacks, comment form (web/discuss.py).
+        extra, data["discussion"] = cable_discussion(
+            self.archive, record, path, self.base_url, self.static
+        )
+        context.update(extra)
         html = self.render("cable.html", **context)
         return Page(path, html, data, json_path=json_path, depends=depends)
 

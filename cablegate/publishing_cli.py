@@ -1,0 +1,189 @@
+"""Publishing commands of the ``cablegate`` CLI: ``user`` and ``release``.
+
+Registered on the main group by ``cli.py`` (``register``). Operators' tools:
+they work on the raw archive (accounts, release times of unreleased cables).
+
+    cablegate user add NAME --role editor|admin [--password-stdin]
+    cablegate user list | passwd NAME | disable NAME | enable NAME
+    cablegate release --at "YYYY-MM-DD HH:MM" (REFID... | --query QUERY) [--dry-run]
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+db_option = click.option(
+    "--db", "db_url", envvar="CABLEGATE_DB", default=None, metavar="URL",
+    help="Database URL (env CABLEGATE_DB; default sqlite:///cablegate.db).",
+)
+
+
+def _engine(db_url: str | None):
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .db import get_engine
+
+    try:
+        return get_engine(db_url)
+    except (SQLAlchemyError, OSError) as err:
+        message = " ".join(str(err).split())[:300]
+        raise click.ClickException(f"cannot open the database: {message}") from err
+
+
+def _read_password(from_stdin: bool) -> str:
+    """The new password: one line of stdin, or prompted twice without echo."""
+    if from_stdin:
+        line = sys.stdin.readline()
+        return line.rstrip("\r\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+# --------------------------------------------------------------------------- user
+
+
+@click.group()
+def user() -> None:
+    """Manage editors' and admins' accounts (readers need none)."""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["editor", "admin"]), required=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from stdin (scripts).")
+@db_option
+def user_add(name: str, role: str, password_stdin: bool, db_url: str | None) -> None:
+    """Add the account NAME; the password is prompted (twice, hidden)."""
+    from .accounts import AccountError, create_user
+    from .db import writing
+
+    engine = _engine(db_url)
+    password = _read_password(password_stdin)
+    try:
+        with writing(engine) as conn:
+            created = create_user(conn, name, password, role, by="cli")
+    except AccountError as err:
+        raise click.ClickException(str(err)) from None
+    click.echo(f"added {created.role} {created.username}")
+
+
+@user.command("list")
+@db_option
+def user_list(db_url: str | None) -> None:
+    """List accounts."""
+    from .accounts import list_users
+
+    with _engine(db_url).connect() as conn:
+        for row in list_users(conn):
+            state = "disabled" if row["disabled_at"] else "active"
+            last = row["last_login_at"].strftime("%Y-%m-%d %H:%M") if row["last_login_at"] else "-"
+            click.echo(f"{row['username']}\t{row['role']}\t{state}\tlast login {last}")
+
+
+@user.command("passwd")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the password from stdin (scripts).")
+@db_option
+def user_passwd(name: str, password_stdin: bool, db_url: str | None) -> None:
+    """Set NAME's password (its sessions end)."""
+    from .accounts import AccountError, set_password
+    from .db import writing
+
+    engine = _engine(db_url)
+    password = _read_password(password_stdin)
+    try:
+        with writing(engine) as conn:
+            set_password(conn, name, password, by="cli")
+    except AccountError as err:
+        raise click.ClickException(str(err)) from None
+    click.echo(f"password of {name} changed")
+
+
+def _set_disabled(name: str, disabled: bool, db_url: str | None) -> None:
+    from .accounts import AccountError, set_disabled
+    from .db import writing
+
+    try:
+        with writing(_engine(db_url)) as conn:
+            set_disabled(conn, name, disabled, by="cli")
+    except AccountError as err:
+        raise click.ClickException(str(err)) from None
+    click.echo(f"{name} {'disabled' if disabled else 'enabled'}")
+
+
+@user.command("disable")
+@click.argument("name")
+@db_option
+def user_disable(name: str, db_url: str | None) -> None:
+    """Disable NAME (no login; its sessions end)."""
+    _set_disabled(name, True, db_url)
+
+
+@user.command("enable")
+@click.argument("name")
+@db_option
+def user_enable(name: str, db_url: str | None) -> None:
+    """Enable NAME again."""
+    _set_disabled(name, False, db_url)
+
+
+# --------------------------------------------------------------------------- release
+
+
+@click.command()
+@click.argument("refids", nargs=-1)
+@click.option("--at", "at_text", required=True, metavar='"YYYY-MM-DD HH:MM"',
+              help="Release time, UTC (or ISO 8601 with an offset).")
+@click.option("--query", default=None, metavar="QUERY",
+              help="Every cable matching this search query (over the original texts of all "
+                   "cables, released or not) instead of REFIDs.")
+@click.option("--unreleased", is_flag=True, help="Only cables not released yet.")
+@click.option("--dry-run", is_flag=True, help="Show the batch; change nothing.")
+@click.option("--by", default="cli", show_default=True, help="Editor name for the audit log.")
+@click.option("--list", "list_all", is_flag=True, help="List every cable of the batch.")
+@db_option
+def release(refids, at_text, query, unreleased, dry_run, by, list_all, db_url) -> None:
+    """Schedule the release of REFID... (or of --query's result set) at --at.
+
+    A cable is public from its release time on; before it, it does not exist
+    for the public. A time in the past releases at once; a future time on a
+    released cable withdraws it until then. Unknown IDs change nothing and
+    make the exit status 1.
+    """
+    from .db import utcnow
+    from .publishing import PublishingError, apply_release, describe, parse_release_time
+    from .publishing import plan_release as make_plan
+    from .query import QuerySyntaxError
+
+    engine = _engine(db_url)
+    now = utcnow()
+    try:
+        at = parse_release_time(at_text)
+        plan = make_plan(engine, at, refids=list(refids), query=query,
+                         unreleased_only=unreleased, now=now)
+    except QuerySyntaxError as err:
+        raise click.ClickException(f"invalid query: {err}") from None
+    except PublishingError as err:
+        raise click.UsageError(str(err)) from None
+    click.echo(describe(plan, now))
+    for cable in plan.cables if list_all else plan.cables[:20]:
+        state = "public" if cable["public"] else "embargoed"
+        click.echo(f"  {cable['reference_id']}\t{cable['release_at']:%Y-%m-%d %H:%M}\t{state}"
+                   f"\t{(cable['subject'] or '')[:70]}")
+    if not list_all and len(plan.cables) > 20:
+        click.echo(f"  ... and {len(plan.cables) - 20} more (--list shows all)")
+    if plan.missing:
+        click.echo("not in the archive: " + " ".join(plan.missing), err=True)
+        click.echo("nothing changed", err=True)
+        sys.exit(1)
+    if dry_run:
+        click.echo("dry run: nothing changed")
+        return
+    done = apply_release(engine, plan, by=by, now=now)
+    click.echo(f"scheduled {done} cable(s) for {at:%Y-%m-%d %H:%M} UTC")
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(user)
+    cli.add_command(release)
