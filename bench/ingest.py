@@ -52,11 +52,14 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def tree_rss_kib(pid: int) -> int:
+def tree_rss_kib(pid: int, peaks: dict[int, int]) -> int:
+    """Summed RSS of ``pid`` and its descendants; ``peaks`` keeps each one's maximum."""
     todo, total = [pid], 0
     while todo:
         current = todo.pop()
-        total += _rss_kib(current)
+        rss = _rss_kib(current)
+        peaks[current] = max(peaks.get(current, 0), rss)
+        total += rss
         todo += _children(current)
     return total
 
@@ -147,8 +150,9 @@ def main() -> None:
     started = time.monotonic()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peak = 0
+    peaks: dict[int, int] = {}
     while proc.poll() is None:
-        peak = max(peak, tree_rss_kib(proc.pid))
+        peak = max(peak, tree_rss_kib(proc.pid, peaks))
         time.sleep(0.5)
     seconds = time.monotonic() - started
     out, err = proc.communicate()
@@ -162,6 +166,8 @@ def main() -> None:
     print(f"wall time: {seconds:.1f} s" + (f" ({total / seconds:,.0f} cables/s)" if total else ""))
     print(f"peak RSS, ingest + parse worker (sampled): {peak / 1024:,.0f} MiB")
     print(f"peak RSS, largest single process: {single / 1024:,.0f} MiB")
+    print("peak RSS per process (MiB): "
+          + ", ".join(f"{kib / 1024:,.0f}" for kib in sorted(peaks.values(), reverse=True)))
     if server is not None:
         from sqlalchemy import create_engine, text
 

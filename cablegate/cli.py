@@ -17,7 +17,8 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True)
-@click.option("--report", is_flag=True, help="Print per-field coverage and per-format counts instead of records.")
+@click.option("--report", is_flag=True,
+              help="Print per-field coverage and per-format counts instead of records.")
 def parse(paths: tuple[str, ...], report: bool) -> None:
     """Parse cables in PATHS (files, directories, - for stdin) and print JSON Lines.
 

@@ -113,7 +113,7 @@ def tune_for_bulk_writes(conn: Connection) -> None:
     """Session settings for a long bulk write (ingest) on SQLite: a bigger page
     cache and rarer WAL checkpoints (each checkpoint syncs the database file)."""
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("PRAGMA cache_size=-131072")  # 128 MiB
+        conn.exec_driver_sql("PRAGMA cache_size=-32768")  # 32 MiB
         conn.exec_driver_sql("PRAGMA wal_autocheckpoint=16384")  # pages (64 MiB at 4 KiB)
 
 

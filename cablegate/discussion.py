@@ -124,6 +124,10 @@ def normalize_url(value: str, max_length: int = MAX_URL) -> str:
     parts = urlsplit(url)
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc or parts.username:
         raise ValueError("only http:// and https:// addresses")
+    try:
+        parts.port  # noqa: B018 - raises for "http://javascript:alert(1)"
+    except ValueError:
+        raise ValueError("only http:// and https:// addresses") from None
     return url
 
 
@@ -441,7 +445,7 @@ def latest_approved_comments(conn: Connection, released: Any, limit: int) -> lis
 
 
 _URL = r"https?://[^\s<>\"'`\x00-\x1f]+"
-_PARAGRAPH = r"(?:\u00b6\s?|#par|\bpara(?:graph)?\.?\s)(\d{1,3})\b"
+_PARAGRAPH = r"(?:\u00b6\s?|#par|\bpara(?:graph)?\.?\s)(?P<number>\d{1,3})\b"
 _LINKABLE = re.compile(f"(?P<url>{_URL})|(?P<par>{_PARAGRAPH})", re.IGNORECASE)
 _TRAILING = ".,;:!?)]}'\""
 
@@ -461,7 +465,7 @@ def _link_line(line: str, cable_url: str) -> str:
             out.append(escape(line[last:start]))
             out.append(f'<a href="{escape(url)}" rel="nofollow ugc">{escape(url)}</a>')
         else:
-            number = int(match.group(2))
+            number = int(match.group("number"))
             out.append(escape(line[last:start]))
             out.append(f'<a href="{escape(cable_url)}#par{number}">{escape(match.group(0))}</a>')
         last = end

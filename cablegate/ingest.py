@@ -40,7 +40,7 @@ from .public import PublicArchive
 from .schema import ingest_runs
 
 BATCH_ITEMS = 1000
-QUEUE_BATCHES = 6
+QUEUE_BATCHES = 3  # per queue: bounded memory, enough slack to overlap
 
 
 @dataclass

@@ -177,8 +177,8 @@ def apply_release(
 
 
 def query_refids(engine: Engine, query: str, *, limit: int | None = None) -> list[str]:
-    """Reference IDs of every cable matching ``query`` (the public search language),
-    over the original texts of all cables, released or not.
+    """Reference IDs (sorted) of every cable matching ``query`` (the public search
+    language), over the original texts of all cables, released or not.
 
     The public index holds only public text, so it cannot answer this: the
     query runs on a throwaway index of the originals, built in a temporary
@@ -206,6 +206,7 @@ def query_refids(engine: Engine, query: str, *, limit: int | None = None) -> lis
                     break
         finally:
             index.close()
+    found = sorted(set(found))
     return found[:limit] if limit is not None else found
 
 

@@ -56,6 +56,7 @@ FACETS = ("origin", "classification", "tag", "year")
 FACET_LIMIT = 100  # values per facet, most frequent first (counts are always exact)
 SNIPPET_CHARS = 180
 SNIPPET_LEAD = 50  # characters of context kept before the first hit
+SNIPPET_WINDOW = 2400  # characters of a long body searched for the best passage
 MAX_LIMIT = 1000
 
 # Default text fields and their weights: a word in the subject counts double.
@@ -67,6 +68,9 @@ ID_BOOST = 1000.0
 PREFIX_HIGHLIGHT_TERMS = 20  # prefix expansions highlighted in snippets
 # Big enough that every segment reports every value: facet counts are exact.
 _ALL_BUCKETS = 1_000_000
+# Result sets larger than this count their tags by walking the tag dictionary
+# (measured crossover on the 251,287-cable benchmark index: docs/performance.md).
+TAGS_BY_DICTIONARY_ABOVE = 40_000
 
 _CABLE_ANALYZER = "cable"
 _KEYWORD_ANALYZER = "keyword"
@@ -356,7 +360,7 @@ class _Compiler:
     def __init__(self, schema: tantivy.Schema, searcher: tantivy.Searcher) -> None:
         self.schema = schema
         self.searcher = searcher
-        self.highlight: list[Query] = []
+        self.highlight: list[str] = []  # body terms of the query's positive words
 
     def compile(self, node: Node, negated: bool = False) -> Query | None:
         if isinstance(node, And):
@@ -427,8 +431,7 @@ class _Compiler:
                 "body", terms.pop(), limit=PREFIX_HIGHLIGHT_TERMS
             )
             terms.extend(term for term, _count in expansions)
-        for term in terms:
-            self.highlight.append(Query.term_query(self.schema, "body", term))
+        self.highlight.extend(terms)
 
     def _cable_id(self, text: str) -> list[Query]:
         """The cable with this reference ID (boosted far above text matches) and
@@ -494,12 +497,15 @@ def _id_variants(text: str) -> set[str]:
 # --------------------------------------------------------------------------- snippets
 
 
+_SPACES = re.compile(r"\s+")
+
+
 def _collapse(pieces: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
     """Whitespace runs (cable line breaks, indentation) -> one space, across pieces."""
     out: list[tuple[str, bool]] = []
     previous_space = True  # drops leading whitespace
     for text, hit in pieces:
-        text = re.sub(r"\s+", " ", text)
+        text = _SPACES.sub(" ", text)
         if previous_space and text.startswith(" "):
             text = text[1:]
         if text:
@@ -541,19 +547,17 @@ def _lead_snippet(body: str) -> tuple[str, str, list]:
     return _render([(text, False)], False, cut or len(body) > SNIPPET_CHARS * 3)
 
 
-def make_snippet(
-    generator: tantivy.SnippetGenerator | None, body: str
-) -> tuple[str, str, list[tuple[int, int]]]:
-    """(html, plain, highlight spans) of the best passage of ``body``."""
-    if generator is None or not body:
-        return _lead_snippet(body)
+def _best_passage(
+    generator: tantivy.SnippetGenerator, text: str, head_cut: bool, tail_cut: bool
+) -> tuple[str, str, list[tuple[int, int]]] | None:
+    """The snippet tantivy picks in ``text`` (None when no query word is in it)."""
     masked = tantivy.Document()
-    masked.add_text("body", mask_redactions(body))
+    masked.add_text("body", mask_redactions(text))
     snippet = generator.snippet_from_doc(masked)
     hits = snippet.highlighted()
     if not hits:
-        return _lead_snippet(body)
-    data = body.encode("utf-8")  # snippet ranges are byte offsets; masking kept them
+        return None
+    data = text.encode("utf-8")  # snippet ranges are byte offsets; masking kept them
     frag = snippet.fragment_range()
     # Some words of context before the first hit (tantivy starts the fragment on it).
     lead = data[max(0, frag.start - SNIPPET_LEAD * 4) : frag.start].decode("utf-8", "ignore")
@@ -572,7 +576,53 @@ def make_snippet(
         pieces.append((fragment[hit.start : hit.end].decode("utf-8", "ignore"), True))
         cursor = hit.end
     pieces.append((fragment[cursor:].decode("utf-8", "ignore"), False))
-    return _render(pieces, lead_start > 0, frag.end < len(data))
+    return _render(pieces, head_cut or lead_start > 0, tail_cut or frag.end < len(data))
+
+
+class Snippets:
+    """Cuts the snippet of each result: the passage with the most query words.
+
+    tantivy's generator tokenizes the whole text it is given, so in a long body
+    it is given a window around the first query word found by a plain regex
+    (for words in ASCII; the whole body otherwise, or when the window has none).
+    """
+
+    def __init__(self, searcher: tantivy.Searcher, schema: tantivy.Schema, terms: list[str]):
+        self.generator: tantivy.SnippetGenerator | None = None
+        self.finder: re.Pattern[str] | None = None
+        terms = sorted(set(terms), key=len, reverse=True)
+        if not terms:
+            return
+        query = _any([Query.term_query(schema, "body", term) for term in terms])
+        self.generator = tantivy.SnippetGenerator.create(searcher, query, schema, "body")
+        self.generator.set_max_num_chars(SNIPPET_CHARS)
+        if all(term.isascii() for term in terms):
+            words = "|".join(re.escape(term) for term in terms)
+            self.finder = re.compile(rf"(?<![^\W_])(?:{words})(?![^\W_])", re.IGNORECASE)
+
+    def make(self, body: str) -> tuple[str, str, list[tuple[int, int]]]:
+        """(html, plain, highlight spans) of the best passage of ``body``."""
+        if self.generator is None or not body:
+            return _lead_snippet(body)
+        if self.finder is not None and len(body) > SNIPPET_WINDOW:
+            found = self.finder.search(body)
+            if found is not None:
+                start, end = _window(body, found.start(), found.end())
+                passage = _best_passage(self.generator, body[start:end], start > 0, end < len(body))
+                if passage is not None:
+                    return passage
+        return _best_passage(self.generator, body, False, False) or _lead_snippet(body)
+
+
+def _window(text: str, hit_start: int, hit_end: int) -> tuple[int, int]:
+    """About SNIPPET_WINDOW characters around a hit, cut at whitespace (no half words)."""
+    start = max(0, hit_start - SNIPPET_WINDOW // 3)
+    end = min(len(text), start + SNIPPET_WINDOW)
+    while 0 < start < hit_start and not text[start - 1].isspace():
+        start += 1
+    while hit_end < end < len(text) and not text[end].isspace():
+        end -= 1
+    return start, end
 
 
 # --------------------------------------------------------------------------- the index
@@ -790,9 +840,11 @@ class SearchIndex:
         final = Query.boolean_query([(Occur.Must, matched), (Occur.MustNot, unreleased)])
         pinned = self._pinned(searcher, query, unreleased) if tree is not None else None
         total, hits = self._top(searcher, final, pinned, limit, offset, sort)
-        generator = self._snippet_generator(searcher, compiler.highlight)
-        results = [self._hit(searcher, address, score, generator) for score, address in hits]
-        facet_counts, histogram = self._facets(searcher, final, facet_limit) if facets else ({}, {})
+        snippets = Snippets(searcher, self._schema, compiler.highlight)
+        results = [self._hit(searcher, address, score, snippets) for score, address in hits]
+        facet_counts, histogram = (
+            self._facets(searcher, final, total, facet_limit) if facets else ({}, {})
+        )
         return SearchResult(query, total, results, facet_counts, histogram, offset, limit, sort)
 
     def _unreleased_at(self, now: datetime | None) -> Query:
@@ -861,27 +913,17 @@ class SearchIndex:
         )
         return found.count, [(None, address) for _key, address in found.hits[:limit]]
 
-    def _snippet_generator(
-        self, searcher: tantivy.Searcher, highlight: list[Query]
-    ) -> tantivy.SnippetGenerator | None:
-        query = _any(highlight)
-        if query is None:
-            return None
-        generator = tantivy.SnippetGenerator.create(searcher, query, self._schema, "body")
-        generator.set_max_num_chars(SNIPPET_CHARS)
-        return generator
-
     @staticmethod
     def _hit(
         searcher: tantivy.Searcher,
         address: tantivy.DocAddress,
         score: Any,
-        generator: tantivy.SnippetGenerator | None,
+        snippets: Snippets,
     ) -> SearchHit:
         document = searcher.doc(address)
         stored = json.loads(document.get_first("stored"))
         body = bytes(document.get_first("body_text") or b"").decode("utf-8")
-        snippet_html, snippet_text, spans = make_snippet(generator, body)
+        snippet_html, snippet_text, spans = snippets.make(body)
         return SearchHit(
             reference_id=stored["reference_id"],
             subject=stored.get("subject"),
@@ -897,20 +939,33 @@ class SearchIndex:
         )
 
     def _facets(
-        self, searcher: tantivy.Searcher, query: Query, facet_limit: int | None
+        self, searcher: tantivy.Searcher, query: Query, total: int, facet_limit: int | None
     ) -> tuple[dict[str, dict[str, int]], dict[str, int]]:
-        size = facet_limit if facet_limit else _ALL_BUCKETS
+        """Exact counts per facet value and per month over everything ``query`` matches.
+
+        One aggregation pass reads the single-valued columns (origin,
+        classification, month). Tags are many per cable, and reading them per
+        matching document costs more than walking the tag dictionary once a
+        result set is large, so big result sets count tags that way.
+        """
+        if total == 0:
+            return {kind: {} for kind in FACETS}, {}
+        columns = ["origin", "classification", "month"]
+        tags_by_dictionary = total > TAGS_BY_DICTIONARY_ABOVE
+        if not tags_by_dictionary:
+            columns.append("tag")
         spec = {
-            name: {"terms": {"field": name, "size": size, "segment_size": _ALL_BUCKETS}}
-            for name in ("origin", "classification", "tag")
-        }
-        spec["month"] = {
-            "terms": {"field": "month", "size": _ALL_BUCKETS, "segment_size": _ALL_BUCKETS}
+            name: {"terms": {"field": name, "size": _ALL_BUCKETS, "segment_size": _ALL_BUCKETS}}
+            for name in columns
         }
         answer = searcher.aggregate(query, spec)
         counts = {
-            name: {b["key"]: int(b["doc_count"]) for b in answer[name]["buckets"]} for name in spec
+            name: {b["key"]: int(b["doc_count"]) for b in answer[name]["buckets"]}
+            for name in columns
         }
+        if tags_by_dictionary:
+            pairs = searcher.terms_with_prefix("tag", "", filter_query=query, limit=facet_limit)
+            counts["tag"] = {term: count for term, count in pairs if count}
         histogram = dict(sorted(counts.pop("month").items()))
         years: dict[str, int] = {}
         for month, count in histogram.items():
@@ -923,14 +978,3 @@ class SearchIndex:
 def _top_values(counts: dict[str, int], limit: int | None) -> dict[str, int]:
     ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     return dict(ordered[:limit] if limit else ordered)
-
-
-# --------------------------------------------------------------------------- location
-
-
-def index_path_for(db_url: str | None = None, index: str | os.PathLike | None = None) -> Path:
-    """Where the search index of database ``db_url`` lives (``cablegate.db`` ->
-    ``cablegate.db.index/``; ``--index`` / ``CABLEGATE_INDEX`` win): see ``db.index_path``."""
-    from .db import index_path
-
-    return index_path(db_url, index)

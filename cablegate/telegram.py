@@ -32,6 +32,7 @@ _MAX_PARAGRAPHS = 2_000
 _MAX_REF_ITEMS = 100
 _MAX_LINE = 4_000  # longer lines are cut before a line regex looks at them
 _MAX_PAGE_BREAKS = 1_000
+_MAX_CANDIDATES = 20_000  # regex hits examined one by one (paragraph numbers, " OF nnn")
 _MONTHS = {m: i for i, m in enumerate(
     "JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split(), start=1)}
 _PRECEDENCE = {"Z": "FLASH", "O": "IMMEDIATE", "P": "PRIORITY", "R": "ROUTINE",
@@ -602,7 +603,9 @@ def _modern_page_breaks(text: str, post: str | None) -> list[tuple[int, int, str
     """``MOSCOW 00002205  002 OF 002`` on its own line (removed with its line)
     or, on reflowed pages, inside a line (replaced by one space)."""
     cuts: list[tuple[int, int, str]] = []
-    for match in _PAGE_OF_RE.finditer(text):
+    for seen, match in enumerate(_PAGE_OF_RE.finditer(text)):
+        if seen >= _MAX_CANDIDATES:
+            break
         back_start = _page_serial_start(text, match.start())
         if back_start < 0:
             continue
@@ -1153,7 +1156,9 @@ def _paragraph_starts(text: str) -> list[re.Match[str]]:
     starts: list[re.Match[str]] = []
     last = 0
     last_marked = False
-    for match in _PARA_START_RE.finditer(text):
+    for seen, match in enumerate(_PARA_START_RE.finditer(text)):
+        if seen >= _MAX_CANDIDATES:
+            break  # a real cable has a few hundred numbered lines at most
         number = int(match.group(2))
         if not starts:
             if number == 1 or _marking(match.group("mark")):
@@ -1188,7 +1193,7 @@ def _paragraphs(
         # "(A) text" after the number is not a classification marking: keep it
         cut = match.end() if marking or not match.group("mark") else match.start("mark") - 1
         paragraphs.append(
-            {"number": match.group(2), "marking": marking, "text": text[cut:stop].strip()}
+            {"number": match.group(2), "marking": marking, "text": _tidy(text[cut:stop])}
         )
     return paragraphs
 
@@ -1198,7 +1203,9 @@ def _inline_paragraphs(text: str) -> list[dict]:
     (``... (d) 1. (C) Summary: ... End Summary.  2. (U) Saleh ...``): numbers
     must run 1, 2, 3 ... with a valid marking; otherwise blank-line blocks."""
     starts: list[tuple[int, int, str, str | None]] = []  # start, end, number, marking
-    for match in _INLINE_PARA_RE.finditer(text):
+    for seen, match in enumerate(_INLINE_PARA_RE.finditer(text)):
+        if seen >= _MAX_CANDIDATES:
+            break
         # the paragraph number is written just before ". (C)", after a space
         number = str(len(starts) + 1)
         begin = match.start() - len(number)
@@ -1214,7 +1221,7 @@ def _inline_paragraphs(text: str) -> list[dict]:
     paragraphs = _unnumbered(text[: starts[0][0]])
     for index, (_, end, number, marking) in enumerate(starts):
         stop = starts[index + 1][0] if index + 1 < len(starts) else len(text)
-        paragraphs.append({"number": number, "marking": marking, "text": text[end:stop].strip()})
+        paragraphs.append({"number": number, "marking": marking, "text": _tidy(text[end:stop])})
     return paragraphs
 
 
@@ -1292,6 +1299,19 @@ def _unnumbered_paragraph(block: list[str]) -> dict:
 def _join_text(lines: list[str]) -> str:
     """Paragraph text: lines kept, trailing spaces and surrounding blank lines dropped."""
     return "\n".join(line.rstrip() for line in lines).strip()
+
+
+def _tidy(text: str) -> str:
+    """A paragraph's text without the spaces that end its lines (the snapshots
+    of a cable differ in them) and without surrounding blank lines."""
+    text = text.strip()
+    for _ in range(3):  # usually one trailing space per line: C-speed replaces
+        if " \n" not in text:
+            break
+        text = text.replace(" \n", "\n")
+    if " \n" in text or "\t\n" in text:
+        text = "\n".join(line.rstrip() for line in text.split("\n"))
+    return text
 
 
 def _signers(text: str) -> tuple[list[str], int]:
@@ -1378,10 +1398,11 @@ def _section_headings(paragraphs: list[dict]) -> tuple[list[dict], list[str | No
 
 def _trailing_heading(text: str) -> tuple[str, str | None]:
     """Split a paragraph text into its text and a heading at its end."""
-    if "--" not in text[-400:] and "==" not in text[-400:] and "__" not in text[-400:] and (
-        "- -" not in text[-400:]
+    last_line = text[text.rfind("\n") + 1:]
+    if "---" not in last_line and "===" not in last_line and "___" not in last_line and (
+        "- - -" not in last_line
     ):
-        return text, None
+        return text, None  # every heading form ends with a line of dashes
     parts: list[str] = []
     for _ in range(4):
         body = text.rstrip()

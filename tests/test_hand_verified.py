@@ -9,9 +9,9 @@ by their (number, marking) sequence and by how chosen paragraphs begin and end.
 from __future__ import annotations
 
 import pytest
+from conftest import CORPUS
 
 from cablegate import parse_path
-from conftest import CORPUS
 
 HTML04 = "cablegate_html/2011-04_avilaroman/cable"
 

@@ -8,9 +8,9 @@ import subprocess
 import sys
 
 import pytest
+from conftest import REFERENCE, ROOT
 
 from cablegate import ids
-from conftest import REFERENCE, ROOT
 
 
 @pytest.mark.parametrize(

@@ -366,6 +366,31 @@ def test_facets_and_histogram_count_the_whole_result_set(index, records) -> None
     assert counts == sorted(counts, reverse=True)
 
 
+def test_tags_counted_from_the_dictionary_agree(index, monkeypatch) -> None:
+    """Big result sets count tags another way (search.TAGS_BY_DICTIONARY_ABOVE)."""
+    from cablegate import search
+
+    for limit in (None, 5):
+        per_document = index.search("minister", facet_limit=limit).facets
+        monkeypatch.setattr(search, "TAGS_BY_DICTIONARY_ABOVE", 0)
+        by_dictionary = index.search("minister", facet_limit=limit).facets
+        monkeypatch.undo()
+        assert by_dictionary == per_document
+        assert list(by_dictionary["tag"].items()) == list(per_document["tag"].items())
+
+
+def test_snippet_window_in_long_texts(tmp_path) -> None:
+    """A long body: the passage around a late match, cut at whole words."""
+    index = SearchIndex(tmp_path / "idx")
+    body = "filler words here. " * 400 + "The ambassador discussed the lateword treaty. " + "x " * 50
+    index.upsert([document_from_record(_record("99LONG1", body), release_at=None)])
+    index.commit()
+    hit = index.search("lateword").results[0]
+    assert "<mark>lateword</mark> treaty" in hit.snippet
+    assert hit.snippet_text.startswith("… ") and hit.snippet_text.endswith(" …")
+    assert "ambassador discussed the lateword" in hit.snippet_text
+
+
 def test_facet_limit_keeps_the_most_frequent_values(index) -> None:
     full = index.search("", facet_limit=None).facets["tag"]
     top = index.search("", facet_limit=10).facets["tag"]

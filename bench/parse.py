@@ -1,0 +1,161 @@
+"""Parsing speed: whole pipeline (read + every field of the record) on one core.
+
+Prints figures, asserts nothing (docs/performance.md, section "Parsing"):
+
+    python3 bench/parse.py                  # all sections
+    python3 bench/parse.py html csv         # some of: html, text, csv, fields, adversarial
+
+* html: the 1,601 pages of ../shared/corpus/cablegate_html/2011-04_avilaroman
+  (112 MB) through cablegate.parse.parse_inputs: file reads, format detection,
+  <pre> cutting, then cablegate.telegram.build_record for every field.
+* text: the plain-text files (txt_reveal, txt_alx) and the seed, repeated.
+* csv: a cables.csv file written to a temporary folder from the corpus's own
+  cables (the 2011-04 pages' metadata, header and body, in the 8-column,
+  backslash-escaped format), repeated to N rows (default 20,000), streamed.
+* fields: build_record alone on the 1,601 pages' RawCables (the field parser's
+  share of the html figure).
+* adversarial: seconds for 1 MB and 10 MB hostile inputs through build_record.
+
+Each figure is the best CPU time (time.process_time) of a few runs: the machine
+is shared, and wall-clock time would include the other processes' load. The
+process is single-threaded, so this is one core's throughput.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from cablegate.formats import read_inputs  # noqa: E402
+from cablegate.parse import parse_inputs  # noqa: E402
+from cablegate.record import RawCable  # noqa: E402
+from cablegate.telegram import build_record  # noqa: E402
+
+CORPUS = ROOT.parent / "shared" / "corpus"
+HTML = CORPUS / "cablegate_html" / "2011-04_avilaroman"
+SEED = ROOT.parent / "shared" / "seed"
+RUNS = 3
+
+
+def best_of(fn, runs: int = RUNS) -> float:
+    """Best CPU time of this process over a few runs: the machine is shared by
+    several engineers, so wall-clock time would measure their load, not ours."""
+    times = []
+    for _ in range(runs):
+        start = time.process_time()
+        fn()
+        times.append(time.process_time() - start)
+    return min(times)
+
+
+def count_records(paths: list) -> int:
+    count = 0
+    for item in parse_inputs(paths):
+        if isinstance(item, dict):
+            count += 1
+    return count
+
+
+def report(label: str, cables: int, megabytes: float, seconds: float) -> None:
+    print(f"{label:<44} {cables:>7,} cables  {cables / seconds:>8,.0f} cables/s  "
+          f"{megabytes / seconds:>7,.1f} MB/s  ({seconds / cables * 1e3:.3f} ms/cable)")
+
+
+def bench_html() -> None:
+    files = sorted(HTML.rglob("*.html"))
+    size = sum(f.stat().st_size for f in files) / 1e6
+    count_records([HTML])  # warm the page cache and the lazy tables
+    seconds = best_of(lambda: count_records([HTML]))
+    report("html 2011-04 pages, full pipeline", len(files), size, seconds)
+
+
+def bench_text() -> None:
+    files = sorted((CORPUS / "txt_reveal").glob("*.txt")) + sorted(
+        (CORPUS / "txt_alx").glob("*.txt")) + sorted(SEED.glob("*.txt"))
+    repeat = 30
+    size = sum(f.stat().st_size for f in files) / 1e6 * repeat
+    paths = [str(f) for f in files] * repeat
+    seconds = best_of(lambda: count_records(paths))
+    report(f"plain texts (reveal, alx, seed) x{repeat}", len(paths), size, seconds)
+
+
+def write_cables_csv(path: Path, rows: int) -> int:
+    """The 2011-04 pages' cables as cables.csv rows, repeated to ``rows``."""
+    source = [raw for raw in read_inputs([HTML]) if isinstance(raw, RawCable)]
+    written = 0
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, quoting=csv.QUOTE_ALL, escapechar="\\", doublequote=False,
+                            lineterminator="\n")
+        while written < rows:
+            for raw in source:
+                if written >= rows:
+                    break
+                meta = raw.meta
+                created = meta.get("created") or "2000-01-01T00:00"
+                year, month, day = created[:10].split("-")
+                stamp = f"{int(month)}/{int(day)}/{year} {int(created[11:13])}:{created[14:16]}"
+                written += 1
+                writer.writerow([
+                    written, stamp, meta.get("reference_id", ""), meta.get("origin", ""),
+                    meta.get("classification", ""), "", raw.header or "",
+                    (raw.body or "") + "\n",
+                ])
+    return written
+
+
+def bench_csv(rows: int = 20_000) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "cables.csv"
+        written = write_cables_csv(path, rows)
+        size = path.stat().st_size / 1e6
+        seconds = best_of(lambda: count_records([path]))
+        report(f"cables.csv stream ({size:.0f} MB file)", written, size, seconds)
+
+
+def bench_fields() -> None:
+    raws = [raw for raw in read_inputs([HTML]) if isinstance(raw, RawCable)]
+    size = sum(len(r.header or "") + len(r.body or "") for r in raws) / 1e6
+    seconds = best_of(lambda: [build_record(r) for r in raws], runs=5)
+    report("build_record alone (2011-04 RawCables)", len(raws), size, seconds)
+
+
+ADVERSARIAL = {
+    "1 MB of 'REF: A. '": "UNCLAS STATE 001234\nSUBJECT: X\n" + "REF: A. " * 131_072,
+    "1 MB of '(C) (C) '": "(C) (C) " * 131_072,
+    "1 MB of '1. (C) x' lines": "".join(f"{i % 999 + 1}. (C) x\n" for i in range(110_000)),
+    "1 MB of page-break lines": "MOSCOW 00002205  002 OF 002\n" * 37_000,
+    "1 MB of ' OF 002'": " OF 002" * 150_000,
+    "1 MB of 'Classified By: ... 1.4 (b) and '": "Classified by: reasons 1.4 (b) and " * 30_000,
+    "10 MB single line": "A" * 10_000_000,
+    "10 MB spaced banner": "S E C R E T " * 850_000,
+}
+
+
+def bench_adversarial() -> None:
+    for label, text in ADVERSARIAL.items():
+        raw = RawCable(header=text[:200_000], body=text, source={"path": label})
+        seconds = best_of(lambda raw=raw: build_record(raw), runs=1)
+        print(f"adversarial {label:<40} {seconds:6.3f} s")
+
+
+SECTIONS = {"html": bench_html, "text": bench_text, "csv": bench_csv, "fields": bench_fields,
+            "adversarial": bench_adversarial}
+
+
+def main(argv: list[str]) -> int:
+    if not CORPUS.is_dir():
+        print("../shared/corpus is not present", file=sys.stderr)
+        return 1
+    for name in argv or list(SECTIONS):
+        SECTIONS[name]()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
