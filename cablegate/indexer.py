@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -31,6 +32,7 @@ from .public import Clock, PublicArchive
 from .schema import cables, changes
 
 STATE_FILE = "sync-state.json"
+_sync_lock = threading.Lock()
 PAGE = 2000  # change-log rows read per step
 DOC_BATCH = 500  # documents built per query
 
@@ -220,10 +222,30 @@ def sync_if_due(engine: Engine, index: Any, *, now: Clock = None) -> bool:
         return False
     from .search import SearchIndexError
 
+    # One syncing thread per process (a web server answers searches on several
+    # threads); the others search meanwhile.
+    if not _sync_lock.acquire(blocking=False):
+        return False
     try:
         sync_index(engine, index, now=now)
     except SearchIndexError:
         return False
     finally:
-        index.close()
+        try:
+            index.close()
+        finally:
+            _sync_lock.release()
     return True
+
+
+def sync_now(engine: Engine, index: Any, *, now: Clock = None) -> dict[str, int]:
+    """Sync right away (after an editor's change), then release the writer.
+
+    Waits for a sync running on another thread of this process; raises
+    ``search.SearchIndexError`` when another process holds the writer.
+    """
+    with _sync_lock:
+        try:
+            return sync_index(engine, index, now=now)
+        finally:
+            index.close()

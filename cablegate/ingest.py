@@ -1,19 +1,25 @@
 """Streaming, batched, crash-safe ingest: inputs -> parse -> store (+ search index).
 
-Pipeline (so parsing, storing and indexing overlap on a small machine):
+Pipeline, so parsing, storing and indexing overlap on a small machine:
 
-* a parse worker *process* walks the inputs with ``parse_inputs``, reduces each
-  record with ``store.prepare`` (hashes, JSON) and sends batches through a
-  bounded queue, so memory stays constant whatever the input size;
+* ``--jobs`` parse worker *processes* (default: one per core, at most 4) read
+  the inputs; each parses the fields of every other chunk of ``batch`` inputs
+  (reading is cheap, field parsing is not), reduces the records with
+  ``store.prepare`` (hashes, JSON) and sends one ``Batch`` per chunk through a
+  bounded queue, so memory stays constant whatever the input size and the
+  batches come back in input order;
 * the main process writes each batch in one transaction (``store.write_batch``)
-  and hands the changed cables' public documents to the search index, whose
-  writer indexes on its own threads; the index is committed every few seconds
+  and builds the changed cables' public documents (``PublicArchive``);
+* an index writer process (``IndexWriterProcess``) adds them to the tantivy
+  index, whose writer indexes on its own threads; it commits every few seconds
   together with the change-log seq it has reached.
 
 A kill at any moment leaves every committed batch whole and nothing of the
 others; the index lags at worst, and the next ingest (or ``sync_index``)
 catches it up from the change log. Re-running the same ingest is idempotent:
-stored texts are recognised by their hashes.
+stored texts are recognised by their hashes. Every input ends stored,
+unchanged or rejected (recorded in ``rejects``); a parser bug on one input
+rejects that input, with the exception named.
 """
 
 from __future__ import annotations

@@ -141,6 +141,9 @@ _DASH_RUN_RE = re.compile(r"[-=_]{3,}")
 _TITLE_UNDERLINE_RE = re.compile(  # "Military Modernization -----", "------- SUMMARY -------"
     r"(?:[-=_]{3,}[ \t]*)?(?P<title>[^\s=_-][^\n]{0,99}?)[ \t]+[-=_]{3,}[ \t]*"
 )
+_INLINE_HEADING_RE = re.compile(
+    r"[ \t][-=_]{3,}[ \t]*(?P<title>[A-Za-z][^\n=_]{0,80}?)[ \t]+[-=_]{3,}[ \t]*$"
+)
 _SUMMARY_END_RE = re.compile(r"end\s+(?:of\s+)?summary\b")  # applied to lower-cased text
 _WS_RE = re.compile(r"\s+")
 
@@ -258,8 +261,8 @@ def _build(raw: RawCable, header: str, body: str, meta: dict) -> Record:
     body = _normalise_newlines(body)
     header_lines = header.split("\n")
     body_top = body.split("\n", 200)[:200]  # the banner is in the first lines
-    partial = bool(meta.get("partial")) or PARTIAL_NOTICE in header[:400] or (
-        PARTIAL_NOTICE in body[:2000]
+    partial = bool(meta.get("partial")) or header.find(PARTIAL_NOTICE, 0, 400) >= 0 or (
+        body.find(PARTIAL_NOTICE, 0, 2000) >= 0
     )
 
     # The transmission header: the header text, or (PDF, alx, text files) the
@@ -287,8 +290,7 @@ def _build(raw: RawCable, header: str, body: str, meta: dict) -> Record:
     first_para = starts[0].start() if starts else None
     if first_para is not None and first_para >= content_end:
         content_end = len(text)
-    head_full = text[: first_para if first_para is not None else content_end]
-    head = head_full[:_HEAD_LIMIT]
+    head = text[: min(first_para if first_para is not None else content_end, _HEAD_LIMIT)]
 
     record = {name: ([] if kind == "list" else None) for name, kind in FIELDS.items()}
     record["partial"] = partial
@@ -419,7 +421,9 @@ def _scan_header(lines: list[str]) -> _Header:
     info = _Header()
     mode: str | None = None  # "to" / "info" while inside an addressee list
     for raw_line in lines[:_HEADER_LINES]:
-        line = _strip_pilcrow(raw_line[:_MAX_LINE]).strip()
+        line = raw_line.strip() if len(raw_line) < _MAX_LINE else raw_line[:_MAX_LINE].strip()
+        if "\u00b6" in line:
+            line = line.replace("\u00b6", "").strip()
         if not line:
             if info.recipients or info.info_recipients:
                 mode = None
@@ -472,11 +476,16 @@ def _scan_header(lines: list[str]) -> _Header:
 
 
 def _addressee_ends(line: str) -> bool:
+    if line[0] not in _ENDS_FIRST:
+        return False  # most addressee lines open with R (RUEH...) or A (AMEMBASSY)
     return bool(
         line.startswith(("E.O.", "EO ", "TAGS", "SUBJ", "SIPDIS", "BT", "NNNN", "XMT", "DE "))
         or _LEVEL_ONLY_RE.match(line)
         and (_BANNER_RE.match(line) or line.strip() in _CLASS_WORD_LINE)
     )
+
+
+_ENDS_FIRST = frozenset("EeTSBNXDCUL")
 
 
 def _add_addressee(info: _Header, mode: str, text: str) -> None:
@@ -485,7 +494,9 @@ def _add_addressee(info: _Header, mode: str, text: str) -> None:
     A classification banner glued to the end of the last line (alx texts) is
     cut off; header noise (relay lines, distribution codes) is skipped.
     """
-    text = " ".join(text.split())
+    text = text.strip()
+    if "  " in text or "\t" in text:
+        text = " ".join(text.split())
     if "UNCLAS" in text or "C O N" in text or "S E C" in text or "CONFIDENTIAL" in text or (
         "SECRET" in text or "LIMITED" in text
     ):
@@ -576,6 +587,15 @@ def _clean_text(text: str, post: str | None) -> str:
     REF lists are read from, so a page break never splits them)."""
     if "\u00b6" in text:
         text = text.replace("\u00b6", "")
+    if " \n" in text:
+        # the spaces that end lines (most 2011-04 lines have one; the snapshots of
+        # a cable differ in them): a few C-speed passes, rarely a line-by-line one
+        for _ in range(3):
+            text = text.replace(" \n", "\n")
+            if " \n" not in text:
+                break
+        else:
+            text = "\n".join(line.rstrip(" ") for line in text.split("\n"))
     if text.count("\\\n", 0, 4000) > 5:
         # a tab-separated dump with backslash-continued lines (2011-04 08GENEVA256)
         text = text.replace("\\\n", "\n")
@@ -1302,16 +1322,9 @@ def _join_text(lines: list[str]) -> str:
 
 
 def _tidy(text: str) -> str:
-    """A paragraph's text without the spaces that end its lines (the snapshots
-    of a cable differ in them) and without surrounding blank lines."""
-    text = text.strip()
-    for _ in range(3):  # usually one trailing space per line: C-speed replaces
-        if " \n" not in text:
-            break
-        text = text.replace(" \n", "\n")
-    if " \n" in text or "\t\n" in text:
-        text = "\n".join(line.rstrip() for line in text.split("\n"))
-    return text
+    """A paragraph's text without surrounding blank lines (the spaces that end
+    lines are already gone: ``_clean_text``)."""
+    return text.strip()
 
 
 def _signers(text: str) -> tuple[list[str], int]:
@@ -1390,7 +1403,8 @@ def _section_headings(paragraphs: list[dict]) -> tuple[list[dict], list[str | No
         if not text and paragraph["number"] is None:
             pending = " ".join(h for h in (pending, heading) if h) or pending
             continue
-        kept.append({**paragraph, "text": text})
+        paragraph["text"] = text
+        kept.append(paragraph)
         headings.append(pending)
         pending = heading
     return kept, headings
@@ -1398,6 +1412,8 @@ def _section_headings(paragraphs: list[dict]) -> tuple[list[dict], list[str | No
 
 def _trailing_heading(text: str) -> tuple[str, str | None]:
     """Split a paragraph text into its text and a heading at its end."""
+    if not text or text[-1] not in "-=_ ":
+        return text, None  # every heading form ends with a line of dashes
     last_line = text[text.rfind("\n") + 1:]
     if "---" not in last_line and "===" not in last_line and "___" not in last_line and (
         "- - -" not in last_line
@@ -1430,6 +1446,12 @@ def _trailing_heading(text: str) -> tuple[str, str | None]:
         if match and _heading_title(match.group("title")):
             parts.insert(0, match.group("title"))
             text = above
+        elif last:
+            # flattened: "... the budget. ------- Summary -------" ends the line
+            inline = _INLINE_HEADING_RE.search(body, max(0, len(body) - 200))
+            if inline and _heading_title(inline.group("title")):
+                parts.insert(0, inline.group("title"))
+                text = body[: inline.start()]
         break
     heading = " ".join(parts) or None
     return text.strip(), heading

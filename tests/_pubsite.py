@@ -148,3 +148,26 @@ def pub_site(pub_archive) -> Iterator[PubSite]:
     site = PubSite(pub_archive, start_site(pub_archive))
     yield site
     site.close()
+
+
+def app_routes() -> list[tuple[str, frozenset[str]]]:
+    """(path, methods) of every route of the site's app, included routers too:
+    enumerated from the router, so a route added later is covered by the tests
+    that walk this list."""
+    from starlette.routing import Mount
+
+    from cablegate.web.app import create_app
+
+    out: list[tuple[str, frozenset[str]]] = []
+
+    def walk(routes) -> None:
+        for route in routes:
+            if hasattr(route, "effective_route_contexts"):  # an included router
+                walk(list(route.effective_route_contexts()))
+            elif isinstance(route, Mount):
+                out.append((route.path + "/{path}", frozenset({"GET"})))
+            else:
+                out.append((route.path, frozenset(route.methods or ())))
+
+    walk(create_app(lambda: None).routes)
+    return out

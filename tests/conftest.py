@@ -73,7 +73,6 @@ def db_url(request, tmp_path):
 
 
 # --- The site tests' archive and live server (tests/_site.py) ---
-from _site import http, live_site, site_archive  # noqa: E402, F401
-
 # --- The publishing tests' writable archive copy and server (tests/_pubsite.py) ---
 from _pubsite import pub_archive, pub_site  # noqa: E402, F401
+from _site import http, live_site, site_archive  # noqa: E402, F401

@@ -75,7 +75,7 @@ def test_redaction_and_new_revision_reach_the_index(engine, index):
     with db.writing(engine) as conn:
         store.add_redaction(conn, "07MOSCOW1", "Wellington", reason="source",
                             created_by="ed", now=NOW)
-    indexer.sync_index(engine, index, now=NOW)
+    assert indexer.sync_now(engine, index, now=NOW)["upserted"] == 1
     assert hits(index, "wellington", NOW) == []
     assert hits(index, "giraffe", NOW) == ["07MOSCOW1"]
     write(engine, [make_record("07MOSCOW1", body="A NEW TEXT ABOUT WELLINGTON AND LLAMAS")])

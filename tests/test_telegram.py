@@ -504,7 +504,8 @@ sentence goes on here.
 2. (U) Next.
 """
     record = parse(body)
-    assert record["paragraphs"][0]["text"] == "The first half of the \nsentence goes on here."
+    # line breaks kept, the spaces that end lines dropped
+    assert record["paragraphs"][0]["text"] == "The first half of the\nsentence goes on here."
     reflowed = ("C O N F I D E N T I A L BEIJING 002087\n\n5.(C) The PLA views them as "
                 "more BEIJING 00002087 002 OF 004 functionally oriented.\n\n6.(C) Next.\n")
     record = parse(reflowed)

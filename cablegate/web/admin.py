@@ -131,13 +131,13 @@ def admin_router() -> APIRouter:
         st = state(request)
         view = publishing.editor_view(st.engine, refid)
         if view is None:
-            return st.render(request, "publishing_error.html", status=404, title="Not found",
+            return st.render(request, "publishing_error.html", status_code=404, title="Not found",
                              message=f"{refid} is not in the archive.")
         with st.engine.connect() as conn:
             audit = accounts.recent_audit(conn, 20, refid)
         from .url_builder import cable_path
 
-        return st.render(request, "admin/cable.html", status=status, title=f"Edit {refid}",
+        return st.render(request, "admin/cable.html", status_code=status, title=f"Edit {refid}",
                          refid=refid, view=view, audit=audit, message=message, error=error,
                          public_url=cable_path(refid, view.get("created")),
                          span_fields=publishing.SPAN_FIELDS)
@@ -214,7 +214,7 @@ def admin_router() -> APIRouter:
                 unreleased_only=bool(values["unreleased"]), now=now,
             )
         except ValueError as err:  # PublishingError and QuerySyntaxError
-            return st.render(request, "admin/release.html", status=400,
+            return st.render(request, "admin/release.html", status_code=400,
                              title="Schedule a release", plan=None, values=values,
                              counts=None, error=str(err))
         return st.render(request, "admin/release.html", title="Preview of the release",
@@ -231,7 +231,7 @@ def admin_router() -> APIRouter:
             plan.query = values["query"] or None
             done = publishing.apply_release(st.engine, plan, by=_user(request).username)
         except publishing.PublishingError as err:
-            return st.render(request, "admin/release.html", status=400,
+            return st.render(request, "admin/release.html", status_code=400,
                              title="Schedule a release", plan=None, values=values,
                              counts=None, error=str(err))
         wait_for_search_index(st.archive)
@@ -247,7 +247,7 @@ def admin_router() -> APIRouter:
                    page: int = 0) -> Response:
         st = state(request)
         if kind not in disc.KINDS or status not in disc.STATUSES or not 0 <= page <= 100_000:
-            return st.render(request, "publishing_error.html", status=400, title="Bad request",
+            return st.render(request, "publishing_error.html", status_code=400, title="Bad request",
                              message="Unknown kind, status or page.")
         total, items = disc.queue(st.engine, kind, status, limit=QUEUE_PAGE,
                                   offset=page * QUEUE_PAGE)
@@ -264,7 +264,7 @@ def admin_router() -> APIRouter:
         status = _text(form, "status", 20) or "pending"
         ids = [i for i in (_int(v) for v in form.getlist("ids")) if i is not None]
         if kind not in disc.KINDS or (action != "delete" and action not in disc.ACTIONS):
-            return st.render(request, "publishing_error.html", status=400, title="Bad request",
+            return st.render(request, "publishing_error.html", status_code=400, title="Bad request",
                              message="Unknown kind or action.")
         disc.moderate(st.engine, kind, ids, action, by=_user(request).username)
         status = status if status in disc.STATUSES else "pending"
@@ -282,7 +282,7 @@ def admin_router() -> APIRouter:
         st = state(request)
         with st.engine.connect() as conn:
             rows = accounts.list_users(conn)
-        return st.render(request, "admin/users.html", status=status, title="Accounts",
+        return st.render(request, "admin/users.html", status_code=status, title="Accounts",
                          users=rows, roles=accounts.ROLES, message=message, error=error)
 
     @router.post("/users", response_class=HTMLResponse, dependencies=[Depends(admin_guard)])

@@ -107,7 +107,7 @@ class PublishingState:
         return accounts.client_key(self.secret, host)
 
     def render(
-        self, request: Request, template: str, *, status: int = 200, private: bool = True,
+        self, request: Request, template: str, *, status_code: int = 200, private: bool = True,
         headers: dict[str, str] | None = None, **context: Any,
     ) -> HTMLResponse:
         """A page of ours, with this reader's CSRF field and (private pages) no caching."""
@@ -121,7 +121,7 @@ class PublishingState:
             csrf_field=Markup(csrf.field_html(request)),  # noqa: S704 - built escaped
             **context,
         )
-        response = HTMLResponse(html, status_code=status)
+        response = HTMLResponse(html, status_code=status_code)
         for key, value in ({**PRIVATE_HEADERS} if private else {}).items():
             response.headers[key] = value
         for key, value in (headers or {}).items():
@@ -193,7 +193,7 @@ def install_error_handlers(app: FastAPI) -> None:
             from fastapi.responses import JSONResponse
 
             return JSONResponse({"error": title, "detail": message}, status_code=status)
-        return state(request).render(request, "publishing_error.html", status=status,
+        return state(request).render(request, "publishing_error.html", status_code=status,
                                      title=title, message=message)
 
     @app.exception_handler(LoginRequired)
@@ -246,12 +246,12 @@ def login_router() -> APIRouter:
         try:
             user, token = await run_in_threadpool(attempt)
         except accounts.LoginThrottled as err:
-            return st.render(request, "login.html", status=429, title="Log in", next=target,
+            return st.render(request, "login.html", status_code=429, title="Log in", next=target,
                              username=username, headers={"Retry-After": str(err.retry_after)},
                              error=f"Too many failed attempts. Try again in "
                                    f"{_duration(err.retry_after)}.")
         if user is None or token is None:
-            return st.render(request, "login.html", status=401, title="Log in", next=target,
+            return st.render(request, "login.html", status_code=401, title="Log in", next=target,
                              username=username, error="Wrong username or password.")
         response = RedirectResponse(target, status_code=303)
         response.headers["Cache-Control"] = "no-store"

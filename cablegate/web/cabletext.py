@@ -353,3 +353,42 @@ def render_diff(pieces: Iterable[tuple[str, str]]) -> Markup:
         else:
             out.append(str(escape(text)))
     return Markup("".join(out))
+
+
+_WORDS = re.compile(r"\S+\s*|\s+")
+
+
+def word_diff(old: str, new: str) -> list[tuple[str, str]]:
+    """[(op, text)] (equal/insert/delete) between two cable texts, word by word.
+
+    Lines are matched first and words only within changed runs of lines, so a
+    long cable with a few changes costs milliseconds (a word-level
+    SequenceMatcher over a whole cable, whitespace tokens included, takes
+    seconds). Equal+delete pieces spell ``old``, equal+insert spell ``new``.
+    """
+    import difflib
+
+    a, b = old.splitlines(keepends=True), new.splitlines(keepends=True)
+    pieces: list[tuple[str, str]] = []
+
+    def add(op: str, text: str) -> None:
+        if text:
+            if pieces and pieces[-1][0] == op:
+                pieces[-1] = (op, pieces[-1][1] + text)
+            else:
+                pieces.append((op, text))
+
+    lines = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    for op, i1, i2, j1, j2 in lines.get_opcodes():
+        if op == "equal":
+            add("equal", "".join(a[i1:i2]))
+            continue
+        wa, wb = _WORDS.findall("".join(a[i1:i2])), _WORDS.findall("".join(b[j1:j2]))
+        words = difflib.SequenceMatcher(None, wa, wb, autojunk=False)
+        for wop, k1, k2, m1, m2 in words.get_opcodes():
+            if wop == "equal":
+                add("equal", "".join(wa[k1:k2]))
+            else:
+                add("delete", "".join(wa[k1:k2]))
+                add("insert", "".join(wb[m1:m2]))
+    return pieces

@@ -158,7 +158,7 @@ def _form_page(request: Request, refid: str, form: Any, errors: dict[str, str], 
     """The comment form again, with what was sent and what is wrong."""
     values = {k: str(form.get(k) or "")[:10_000] for k in ("name", "email", "website", "comment")}
     return state(request).render(
-        request, "comment_form.html", status=status, headers=headers, title="Your comment",
+        request, "comment_form.html", status_code=status, headers=headers, title="Your comment",
         refid=refid, action=comment_path(refid), values=values, errors=errors,
         honeypot=disc.HONEYPOT, max_body=disc.MAX_BODY,
     )

@@ -156,7 +156,7 @@ class Error(_Model):
 
 class ReasonItem(_Model):
     code: str
-    anchor: str
+    anchor: str | None = Field(None, description="id of its entry on /reasons.html, if any")
     text: str
 
 
