@@ -3,8 +3,11 @@
 Prints figures, asserts nothing (docs/performance.md, section "Parsing"):
 
     python3 bench/parse.py                  # all sections
-    python3 bench/parse.py html csv         # some of: html, text, csv, fields, adversarial
+    python3 bench/parse.py html csv         # some of: floor, html, text, csv, fields, adversarial
 
+* floor: the issue's reference floor on the same pages -- read each file, cut
+  the two <pre> blocks with one regex, unescape -- measured here too, so the
+  figures can be compared with it on a machine whose load varies.
 * html: the 1,601 pages of ../shared/corpus/cablegate_html/2011-04_avilaroman
   (112 MB) through cablegate.parse.parse_inputs: file reads, format detection,
   <pre> cutting, then cablegate.telegram.build_record for every field.
@@ -24,6 +27,7 @@ process is single-threaded, so this is one core's throughput.
 from __future__ import annotations
 
 import csv
+import re
 import sys
 import tempfile
 import time
@@ -65,6 +69,26 @@ def count_records(paths: list) -> int:
 def report(label: str, cables: int, megabytes: float, seconds: float) -> None:
     print(f"{label:<44} {cables:>7,} cables  {cables / seconds:>8,.0f} cables/s  "
           f"{megabytes / seconds:>7,.1f} MB/s  ({seconds / cables * 1e3:.3f} ms/cable)")
+
+
+PRE = re.compile(r"<code><pre>(.*?)</pre></code>", re.S)
+
+
+def floor_html(files: list[Path]) -> int:
+    """The issue's floor: read each page, cut the two <pre> blocks with one
+    regex, unescape the newlines. Nothing else."""
+    count = 0
+    for path in files:
+        blocks = PRE.findall(path.read_text(encoding="utf-8"))
+        count += len([b.replace("&#x000A;", "\n") for b in blocks[:2]])
+    return count
+
+
+def bench_floor() -> None:
+    files = sorted(HTML.rglob("*.html"))
+    size = sum(f.stat().st_size for f in files) / 1e6
+    seconds = best_of(lambda: floor_html(files))
+    report("floor: read + cut <pre> with one regex", len(files), size, seconds)
 
 
 def bench_html() -> None:
@@ -144,8 +168,8 @@ def bench_adversarial() -> None:
         print(f"adversarial {label:<40} {seconds:6.3f} s")
 
 
-SECTIONS = {"html": bench_html, "text": bench_text, "csv": bench_csv, "fields": bench_fields,
-            "adversarial": bench_adversarial}
+SECTIONS = {"floor": bench_floor, "html": bench_html, "text": bench_text, "csv": bench_csv,
+            "fields": bench_fields, "adversarial": bench_adversarial}
 
 
 def main(argv: list[str]) -> int:

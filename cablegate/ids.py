@@ -131,6 +131,7 @@ def origin_name(code: str | None, *, confirmed_only: bool = True) -> str | None:
     return origin.name
 
 
+@lru_cache(maxsize=4096)
 def code_for_address(address: str) -> str | None:
     """The origin code of a sender address as in ``FM AMEMBASSY MOSCOW``."""
     key = " ".join(address.upper().split())
@@ -148,6 +149,7 @@ def routing_name(routing_indicator: str) -> str | None:
     return row["post_name"] or row["address"] or None
 
 
+@lru_cache(maxsize=4096)
 def routing_code(routing_indicator: str) -> str | None:
     """Origin code of a post's routing indicator (``RUEHMO`` -> ``MOSCOW``)."""
     row = _routing().get(routing_indicator.upper())

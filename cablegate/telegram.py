@@ -260,7 +260,7 @@ def _build(raw: RawCable, header: str, body: str, meta: dict) -> Record:
     header = _normalise_newlines(header)
     body = _normalise_newlines(body)
     header_lines = header.split("\n")
-    body_top = body.split("\n", 200)[:200]  # the banner is in the first lines
+    body_top = body.split("\n", 40)[:40]  # the banner is in the first lines
     partial = bool(meta.get("partial")) or header.find(PARTIAL_NOTICE, 0, 400) >= 0 or (
         body.find(PARTIAL_NOTICE, 0, 2000) >= 0
     )
@@ -269,6 +269,9 @@ def _build(raw: RawCable, header: str, body: str, meta: dict) -> Record:
     # lines of the body before the classification banner.
     head_info = _scan_header(header_lines)
     banner = _find_banner(body_top)
+    if banner is None and len(body_top) == 40:
+        body_top = body.split("\n", 200)[:200]
+        banner = _find_banner(body_top)
     if not _has_transmission(head_info):
         stop = banner.line_index + banner.glued if banner else min(len(body_top), 80)
         body_info = _scan_header(body_top[:stop])

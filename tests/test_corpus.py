@@ -38,7 +38,7 @@ COVERAGE_FLOOR = {
     "dtg": 0.8807,
     "transmission_id": 0.8124,
     "caveats": 0.955,
-    "summary": 0.6634,
+    "summary": 0.6639,
     "paragraphs": 0.996,
     "media_urls": 0.2252,
     "partial": 0.096,

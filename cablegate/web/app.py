@@ -14,7 +14,7 @@ import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, Query, Request
 from fastapi.middleware.cors import CORSMiddleware
@@ -33,6 +33,8 @@ STATIC = Path(__file__).resolve().parent.parent / "static"
 HTML = "text/html; charset=utf-8"
 JSON = "application/json"
 ATOM = "application/atom+xml; charset=utf-8"
+SearchSort = Literal["relevance", "-created", "created", "released"]
+BrowseSort = Literal["-created", "created", "-released", "released", "reference_id"]
 SORT_DOC = "Sort order: " + ", ".join(
     ["-created", "created", "-released", "released", "reference_id"]
 )
@@ -314,7 +316,7 @@ def create_app(
         request: Request,
         q: str = Query("", description="Query in the search language (docs/search.md)"),
         page: int = Query(0, ge=0, le=10_000_000, description="Result page, from 0 (20 per page)"),
-        sort: str = Query("relevance", description="relevance, -created, created or released"),
+        sort: Annotated[SearchSort, Query(description="Result order")] = "relevance",
     ) -> Response:
         try:
             result = site().search_page(q, page, sort)
@@ -345,7 +347,7 @@ def _add_browse_routes(app: FastAPI, kind: str, browse: Callable, index: Callabl
     def page_json(
         request: Request,
         name: str,
-        sort: str | None = Query(None, description=SORT_DOC),
+        sort: Annotated[BrowseSort | None, Query(description="Sort (default per kind)")] = None,
     ) -> Response:
         return browse(request, kind, name, "json", sort)
 

@@ -33,7 +33,9 @@ from starlette.datastructures import FormData
 
 from .. import accounts, csrf
 from ..db import writing
-from .forms import FormError, read_form
+from .forms import MAX_FORM_BYTES, FormError, read_form
+
+ADMIN_MAX_FORM_BYTES = 1024 * 1024
 
 PRIVATE_HEADERS = {
     "Cache-Control": "no-store, private",
@@ -144,9 +146,9 @@ def current_user(request: Request) -> accounts.User | None:
         return accounts.session_user(conn, token)
 
 
-async def checked_form(request: Request) -> FormData:
+async def checked_form(request: Request, max_bytes: int = MAX_FORM_BYTES) -> FormData:
     """The posted form (bounded), after the CSRF check: FormError or Forbidden."""
-    form = await read_form(request)
+    form = await read_form(request, max_bytes)
     if not csrf.check(request, form):
         raise Forbidden(
             "This form has expired or was not sent from this site (missing or invalid "
@@ -165,7 +167,8 @@ async def editor_guard(request: Request) -> accounts.User:
         raise Forbidden("Log in first.")
     request.state.user = user
     if request.method not in ("GET", "HEAD"):
-        request.state.form = await checked_form(request)
+        # Editors may post long lists of reference IDs (batch releases).
+        request.state.form = await checked_form(request, ADMIN_MAX_FORM_BYTES)
     return user
 
 

@@ -15,7 +15,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 
 MAX_FORM_BYTES = 64 * 1024
-MAX_FIELDS = 64
+MAX_FIELDS = 200  # the moderation page posts one field per selected item
 
 
 class FormError(Exception):
