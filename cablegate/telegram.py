@@ -145,7 +145,6 @@ _INLINE_HEADING_RE = re.compile(
     r"[ \t][-=_]{3,}[ \t]*(?P<title>[A-Za-z][^\n=_]{0,80}?)[ \t]+[-=_]{3,}[ \t]*$"
 )
 _SUMMARY_END_RE = re.compile(r"end\s+(?:of\s+)?summary\b")  # applied to lower-cased text
-_WS_RE = re.compile(r"\s+")
 
 # Signers.
 _NAME_WORD = r"(?:[A-Z][A-Za-z'\u2019-]+|Mc[A-Z][a-z]+|van|von|de|del|da|der|le|la)"
