@@ -324,6 +324,19 @@ class PublicArchive:
         """
         from .schema import changes
 
+        if seq is not None and self.engine.dialect.name == "sqlite":
+            # The page cache asks on every request: one bare indexed read on a pooled
+            # DBAPI connection (no BEGIN/ROLLBACK round) costs a fraction of the below.
+            raw = self.engine.raw_connection()
+            try:
+                found = raw.cursor().execute(
+                    "SELECT seq, reference_id FROM changes WHERE seq > ? ORDER BY seq LIMIT 1",
+                    (seq,),
+                ).fetchone()
+            finally:
+                raw.close()
+            if found is None:
+                return seq, []
         with self.engine.connect() as conn:
             if seq is None:
                 return store.head_seq(conn), None

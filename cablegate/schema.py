@@ -125,7 +125,7 @@ changes = Table(
     metadata,
     Column("seq", Integer, primary_key=True, autoincrement=True),
     Column("reference_id", REFID, nullable=False),
-    Column("kind", String(32), nullable=False),  # text | release | redaction | links
+    Column("kind", String(32), nullable=False),  # text | release | redaction | links | discussion
     Column("changed_at", DateTime, nullable=False),
 )
 

@@ -29,7 +29,7 @@ from cablegate.web import url_builder as urls
 
 READERS = 50
 POSTERS = 6
-SECONDS = 5.0
+SECONDS = 6.0
 MAX_REQUESTS_PER_READER = 400
 MAX_COMMENTS_PER_POSTER = 40
 
@@ -82,10 +82,8 @@ async def read(client: httpx.AsyncClient, targets: list[str], deadline: float,
             tally.errors.append(f"GET {url}: {response.status_code}")
 
 
-async def post(client: httpx.AsyncClient, refids: list[str], poster: int, deadline: float,
-               tally: Tally) -> None:
-    page = await client.get(f"/cable/{refids[0]}", follow_redirects=True)
-    token = csrf_token(page.text)
+async def post(client: httpx.AsyncClient, token: str, refids: list[str], poster: int,
+               deadline: float, tally: Tally) -> None:
     for i in range(MAX_COMMENTS_PER_POSTER):
         if time.monotonic() > deadline:
             return
@@ -108,15 +106,22 @@ async def post(client: httpx.AsyncClient, refids: list[str], poster: int, deadli
 async def run_load(base: str, targets: list[str], refids: list[str]) -> Tally:
     tally = Tally()
     limits = httpx.Limits(max_connections=READERS + POSTERS)
-    deadline = time.monotonic() + SECONDS
     async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as shared:
+        for url in targets:  # warm the page store: the load then mixes hits and re-renders
+            await shared.get(url)
         posters = [httpx.AsyncClient(base_url=base, timeout=60,
                                      headers={"X-Forwarded-For": next_ip()})
                    for _ in range(POSTERS)]
+        tokens = []
+        for client in posters:
+            page = await client.get(f"/cable/{refids[0]}", follow_redirects=True)
+            tokens.append(csrf_token(page.text))
+        deadline = time.monotonic() + SECONDS
         try:
             await asyncio.gather(
                 *(read(shared, targets, deadline, tally, n) for n in range(READERS)),
-                *(post(posters[n], refids, n, deadline, tally) for n in range(POSTERS)),
+                *(post(posters[n], tokens[n], refids, n, deadline, tally)
+                  for n in range(POSTERS)),
             )
         finally:
             for client in posters:

@@ -26,6 +26,7 @@ the public discussion routes (discuss.py) to the site's app.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -77,6 +78,11 @@ def _int(value: Any, default: int | None = None) -> int | None:
         return int(str(value).strip())
     except (TypeError, ValueError):
         return default
+
+
+def _split_ids(text: str) -> list[str]:
+    """Reference IDs as pasted: separated by spaces, lines or commas."""
+    return [part for part in re.split(r"[\s,;]+", text) if part]
 
 
 def wait_for_search_index(archive: Any, timeout: float = INDEX_WAIT_SECONDS) -> bool:
@@ -210,7 +216,7 @@ def admin_router() -> APIRouter:
         try:
             at = publishing.parse_release_time(values["at"])
             plan = publishing.plan_release(
-                st.engine, at, refids=values["refids"].split(), query=values["query"] or None,
+                st.engine, at, refids=_split_ids(values["refids"]), query=values["query"] or None,
                 unreleased_only=bool(values["unreleased"]), now=now,
             )
         except ValueError as err:  # PublishingError and QuerySyntaxError
@@ -227,7 +233,7 @@ def admin_router() -> APIRouter:
         values = {k: _text(form, k, 1_000_000) for k in ("at", "refids", "query")}
         try:
             at = publishing.parse_release_time(values["at"])
-            plan = publishing.plan_release(st.engine, at, refids=values["refids"].split())
+            plan = publishing.plan_release(st.engine, at, refids=_split_ids(values["refids"]))
             plan.query = values["query"] or None
             done = publishing.apply_release(st.engine, plan, by=_user(request).username)
         except publishing.PublishingError as err:

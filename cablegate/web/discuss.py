@@ -180,7 +180,8 @@ def cable_discussion(
     from ..csrf import BASE_PLACEHOLDER, FIELD_PLACEHOLDER
 
     refid = record["reference_id"]
-    found = archive.discussion(refid) or {"comments": [], "trackbacks": []}
+    read = getattr(archive, "discussion", None)  # a PublicArchive; stubs may lack it
+    found = (read(refid) if read else None) or {"comments": [], "trackbacks": []}
     data: dict[str, Any] = {
         "comments": [{k: v for k, v in c.items() if k != "html"} for c in found["comments"]],
         "trackbacks": found["trackbacks"],
