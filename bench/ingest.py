@@ -26,11 +26,13 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 
 
-def _rss_kib(pid: int) -> int:
+def _rss_kib(pid: int, field: str = "VmRSS:") -> int:
+    """A process's resident memory: VmRSS (all), or RssAnon (its own heap, not
+    the file pages it maps, such as tantivy's segment files during merges)."""
     try:
         with open(f"/proc/{pid}/status") as fh:
             for line in fh:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field):
                     return int(line.split()[1])
     except OSError:
         pass
@@ -52,16 +54,30 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def tree_rss_kib(pid: int, peaks: dict[int, int]) -> int:
-    """Summed RSS of ``pid`` and its descendants; ``peaks`` keeps each one's maximum."""
-    todo, total = [pid], 0
+def tree_rss_kib(pid: int, peaks: dict[int, tuple[int, int]]) -> tuple[int, int]:
+    """Summed (RSS, anonymous RSS) of ``pid`` and its descendants; ``peaks``
+    keeps each process's maxima."""
+    todo, total, anon = [pid], 0, 0
     while todo:
         current = todo.pop()
-        rss = _rss_kib(current)
-        peaks[current] = max(peaks.get(current, 0), rss)
-        total += rss
+        rss, own = _rss_kib(current), _rss_kib(current, "RssAnon:")
+        old = peaks.get(current, (0, 0))
+        peaks[current] = (max(old[0], rss), max(old[1], own))
+        total, anon = total + rss, anon + own
         todo += _children(current)
-    return total
+    return total, anon
+
+
+def _name(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            args = fh.read().decode(errors="replace").split("\0")
+    except OSError:
+        return str(pid)
+    if "cablegate" in args and "ingest" in args:
+        return "ingest"
+    text = " ".join(args)
+    return "child" if "spawn_main" in text else ("tracker" if "tracker" in text else "other")
 
 
 def stages(corpus: Path, n: int) -> None:
@@ -149,10 +165,14 @@ def main() -> None:
         cmd += ["--jobs", opts.jobs]
     started = time.monotonic()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    peak = 0
-    peaks: dict[int, int] = {}
+    peak = peak_anon = 0
+    peaks: dict[int, tuple[int, int]] = {}
+    names: dict[int, str] = {}
     while proc.poll() is None:
-        peak = max(peak, tree_rss_kib(proc.pid, peaks))
+        rss, anon = tree_rss_kib(proc.pid, peaks)
+        peak, peak_anon = max(peak, rss), max(peak_anon, anon)
+        for pid in peaks.keys() - names.keys():
+            names[pid] = _name(pid)
         time.sleep(0.5)
     seconds = time.monotonic() - started
     out, err = proc.communicate()
@@ -164,10 +184,12 @@ def main() -> None:
     print(f"database: {url.split('@')[-1]}")
     print(f"exit status: {proc.returncode}; summary: {summary}")
     print(f"wall time: {seconds:.1f} s" + (f" ({total / seconds:,.0f} cables/s)" if total else ""))
-    print(f"peak RSS, ingest + parse worker (sampled): {peak / 1024:,.0f} MiB")
+    print(f"peak RSS, ingest + workers (sampled): {peak / 1024:,.0f} MiB "
+          f"(anonymous: {peak_anon / 1024:,.0f} MiB)")
     print(f"peak RSS, largest single process: {single / 1024:,.0f} MiB")
-    print("peak RSS per process (MiB): "
-          + ", ".join(f"{kib / 1024:,.0f}" for kib in sorted(peaks.values(), reverse=True)))
+    print("peak RSS per process, MiB (anonymous): " + ", ".join(
+        f"{names.get(pid, pid)} {rss / 1024:,.0f} ({anon / 1024:,.0f})"
+        for pid, (rss, anon) in sorted(peaks.items(), key=lambda kv: -kv[1][0])))
     if server is not None:
         from sqlalchemy import create_engine, text
 

@@ -82,6 +82,29 @@ def sample_paths(db_url: str, count: int, seed: int = 1) -> dict[str, list[str]]
 # --------------------------------------------------------------------------- load process
 
 
+async def _request(reader, writer, path: str) -> int:
+    """One keep-alive GET; returns the status (body read: Content-Length or chunked)."""
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head[9:12])
+    length, chunked = 0, False
+    for line in head.split(b"\r\n"):
+        name = line.split(b":", 1)[0].lower()
+        if name == b"content-length":
+            length = int(line.split(b":", 1)[1])
+        elif name == b"transfer-encoding" and b"chunked" in line.lower():
+            chunked = True
+    if chunked:
+        while True:
+            size = int((await reader.readuntil(b"\r\n")).strip(), 16)
+            await reader.readexactly(size + 2)
+            if size == 0:
+                break
+    elif length:
+        await reader.readexactly(length)
+    return status
+
+
 async def _client(port: int, paths: list[str], until: float, latencies: list[float],
                   errors: list[int], rng: random.Random) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -89,15 +112,13 @@ async def _client(port: int, paths: list[str], until: float, latencies: list[flo
         while time.perf_counter() < until:
             path = rng.choice(paths)
             started = time.perf_counter()
-            writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
-            head = await reader.readuntil(b"\r\n\r\n")
-            status = int(head[9:12])
-            length = 0
-            for line in head.split(b"\r\n"):
-                if line[:15].lower() == b"content-length:":
-                    length = int(line[15:])
-            if length:
-                await reader.readexactly(length)
+            try:
+                status = await _request(reader, writer, path)
+            except (asyncio.IncompleteReadError, ConnectionError, ValueError):
+                errors.append(-1)  # the server closed the connection: count it, reconnect
+                writer.close()
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                continue
             latencies.append(time.perf_counter() - started)
             if status != 200:
                 errors.append(status)
@@ -154,11 +175,11 @@ def warm(port: int, paths: list[str], clients: int) -> float:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         while queue:
             path = queue.pop()
-            writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = next((int(x[15:]) for x in head.split(b"\r\n")
-                           if x[:15].lower() == b"content-length:"), 0)
-            await reader.readexactly(length)
+            try:
+                await _request(reader, writer, path)
+            except (asyncio.IncompleteReadError, ConnectionError, ValueError):
+                writer.close()
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.close()
 
     async def main() -> None:

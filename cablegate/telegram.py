@@ -295,7 +295,9 @@ def _build(raw: RawCable, header: str, body: str, meta: dict) -> Record:
         content_end = len(text)
     head = text[: min(first_para if first_para is not None else content_end, _HEAD_LIMIT)]
 
-    record = {name: ([] if kind == "list" else None) for name, kind in FIELDS.items()}
+    record = dict.fromkeys(FIELDS)  # every field is set below (lists included)
+    for name in _UNSET_LIST_FIELDS:
+        record[name] = []
     record["partial"] = partial
     record["header"] = raw.header if isinstance(raw.header, str) else None
     record["body"] = raw.body if isinstance(raw.body, str) else None
@@ -384,6 +386,13 @@ def _build(raw: RawCable, header: str, body: str, meta: dict) -> Record:
     return record
 
 
+# list fields of record.FIELDS that _build does not set (none today): kept empty lists
+_UNSET_LIST_FIELDS = tuple(
+    name for name, kind in FIELDS.items() if kind == "list" and name not in {
+        "tags", "references", "references_raw", "recipients", "info_recipients", "signers",
+        "classification_reasons", "caveats", "paragraphs", "media_urls", "warnings"}
+)
+
 # --------------------------------------------------------------------------- helpers
 
 
@@ -431,34 +440,37 @@ def _scan_header(lines: list[str]) -> _Header:
             if info.recipients or info.info_recipients:
                 mode = None
             continue
+        # each kind of line opens with its own letters: test the first one
+        # before the line itself (most lines are addressees)
+        first = line[0]
         if mode:
-            if _addressee_ends(line):
+            if first in _ENDS_FIRST and _addressee_ends(line):
                 mode = None
                 if _BANNER_RE.match(line) or _LEVEL_ONLY_RE.match(line):
                     break
-            elif not line.startswith(("TO ", "INFO ")):
+            elif first not in "TI" or not line.startswith(("TO ", "INFO ")):
                 _add_addressee(info, mode, line)  # a continuation line
                 continue
-        if line.startswith(PARTIAL_NOTICE[:30]):
+        if first == "T" and line.startswith(_PARTIAL_PREFIX):
             continue
-        if line.startswith("DE ") and info.transmission_id is None:
+        if first == "D" and info.transmission_id is None and line.startswith("DE "):
             match = _DE_RE.match(line)
             if match:
                 info.transmission_id = " ".join(match.group(1).split())
                 info.station = match.group(1).split()[0].split("#")[0]
                 continue
-        if info.dtg is None:
+        if info.dtg is None and (first in _PRECEDENCE or first.isdecimal()):
             match = _DTG_RE.match(line)
             if match and match.group(3).split()[-2].upper() in _MONTHS:
                 info.dtg = " ".join(match.group(3).split())
                 info.precedence_letters = [g for g in match.group(1, 2) if g]
                 mode = None
                 continue
-        if line.startswith("FM ") and info.sender is None:
+        if first == "F" and info.sender is None and line.startswith("FM "):
             info.sender = _FM_RE.match(line).group(1)
             mode = None
             continue
-        if line.startswith(("TO ", "INFO ")):
+        if first in "TI" and line.startswith(("TO ", "INFO ")):
             if _DISTRIBUTION_RE.match(line):
                 mode = None  # NARA "INFO LOG-00 NP-00 ..." distribution codes
                 continue
@@ -466,6 +478,8 @@ def _scan_header(lines: list[str]) -> _Header:
             mode = "to" if keyword == "TO" else "info"
             _add_addressee(info, mode, rest)
             continue
+        if first not in _PRECEDENCE:
+            continue  # neither a transmission line (OO RUEHWEB) nor a security line (ZNY)
         if info.transmission_precedence is None:
             match = _TRANSMISSION_RE.match(line)
             if match:
@@ -478,9 +492,13 @@ def _scan_header(lines: list[str]) -> _Header:
     return info
 
 
+_PARTIAL_PREFIX = PARTIAL_NOTICE[:30]
+
+
 def _addressee_ends(line: str) -> bool:
-    if line[0] not in _ENDS_FIRST:
-        return False  # most addressee lines open with R (RUEH...) or A (AMEMBASSY)
+    """An addressee list ends at the body's first lines (E.O., TAGS, SUBJECT,
+    the classification line) or at the trailer (BT, NNNN); the caller has
+    checked that the line opens with one of ``_ENDS_FIRST``."""
     return bool(
         line.startswith(("E.O.", "EO ", "TAGS", "SUBJ", "SIPDIS", "BT", "NNNN", "XMT", "DE "))
         or _LEVEL_ONLY_RE.match(line)
@@ -554,10 +572,13 @@ def _find_banner(lines: list[str]) -> _Banner | None:
     return None
 
 
+_LEVEL_NAMES = {"UNCLAS": "UNCLASSIFIED", "LIMITEDOFFICIALUSE": "LIMITED OFFICIAL USE",
+                "TOPSECRET": "TOP SECRET"}
+
+
 def _banner_from(match: re.Match[str], index: int, glued: bool = False) -> _Banner:
     level = match.group("level").replace(" ", "")
-    level = {"UNCLAS": "UNCLASSIFIED", "LIMITEDOFFICIALUSE": "LIMITED OFFICIAL USE",
-             "TOPSECRET": "TOP SECRET"}.get(level, level)
+    level = _LEVEL_NAMES.get(level, level)
     extra = " ".join(match.group("extra").split())
     post = " ".join(match.group("post").split())
     return _Banner(level, extra, post, match.group("serial"), index, glued)
@@ -1228,14 +1249,21 @@ def _paragraphs(
     if not starts:
         return _inline_paragraphs(text[preamble_start:content_end])[:_MAX_PARAGRAPHS]
     paragraphs = _unnumbered(text[preamble_start:starts[0].start()])
-    for index, match in enumerate(starts):
-        stop = starts[index + 1].start() if index + 1 < len(starts) else content_end
-        marking = _marking(match.group("mark"))
-        # "(A) text" after the number is not a classification marking: keep it
-        cut = match.end() if marking or not match.group("mark") else match.start("mark") - 1
-        paragraphs.append(
-            {"number": match.group(2), "marking": marking, "text": _tidy(text[cut:stop])}
-        )
+    stops = [match.start() for match in starts]
+    stops[0:1] = []
+    stops.append(content_end)
+    for match, stop in zip(starts, stops):
+        number, mark = match.group(2, "mark")
+        if mark:
+            marking = _marking(mark)
+            # "(A) text" after the number is not a classification marking: keep it
+            cut = match.end() if marking else match.start("mark") - 1
+        else:
+            marking = None
+            cut = match.end()
+        # the text without surrounding blank lines (the spaces that end lines
+        # are already gone: _clean_text)
+        paragraphs.append({"number": number, "marking": marking, "text": text[cut:stop].strip()})
     return paragraphs
 
 
@@ -1400,6 +1428,8 @@ def _signature_tail(line: str) -> str | None:
     """A signer written at the end of the last line: after three spaces, after
     ``END COMMENT.``, or after a sentence end in mixed-case prose (where an
     upper-case last word is a name, not the end of a sentence)."""
+    if not line or line[-1] not in _SIGNATURE_LAST:
+        return None  # both patterns end with the name's last letter
     tail = _SIGNATURE_TAIL_RE.search(line)
     if tail and tail.group(1) not in _NOT_SIGNERS:
         return tail.group(1)
@@ -1409,6 +1439,9 @@ def _signature_tail(line: str) -> str | None:
     ):
         return tail.group(1)
     return None
+
+
+_SIGNATURE_LAST = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ'-")
 
 
 def _trailer_start(text: str, end: int) -> int:
@@ -1433,7 +1466,10 @@ def _section_headings(paragraphs: list[dict]) -> tuple[list[dict], list[str | No
     headings: list[str | None] = []
     pending: str | None = None
     for paragraph in paragraphs:
-        text, heading = _trailing_heading(paragraph["text"])
+        text = paragraph["text"]
+        heading = None
+        if text and text[-1] in "-=_ ":  # every heading form ends with a line of dashes
+            text, heading = _trailing_heading(text)
         if not text and paragraph["number"] is None:
             pending = " ".join(h for h in (pending, heading) if h) or pending
             continue
@@ -1463,24 +1499,25 @@ def _trailing_heading(text: str) -> tuple[str, str | None]:
             prev = above.rstrip()
             prev_cut = prev.rfind("\n")
             title = prev[prev_cut + 1:].strip()
-            before_title = prev[: prev_cut + 1] if prev_cut >= 0 else ""
-            overline = before_title.rstrip().rsplit("\n", 1)[-1].strip()
-            if _heading_title(title) and (
-                not before_title.strip() or _UNDERLINE_RE.fullmatch(overline)
-                or before_title.endswith(("\n\n", "\n \n"))
-            ):
-                parts.insert(0, title)
-                text = before_title
-                if overline and _UNDERLINE_RE.fullmatch(overline):
-                    text = before_title.rstrip()[: -len(overline)]
-                break
+            if _heading_title(title):
+                before_title = prev[: prev_cut + 1] if prev_cut >= 0 else ""
+                overline = before_title.rstrip().rsplit("\n", 1)[-1].strip()
+                if (not before_title.strip() or _UNDERLINE_RE.fullmatch(overline)
+                        or before_title.endswith(("\n\n", "\n \n"))):
+                    parts.insert(0, title)
+                    text = before_title
+                    if overline and _UNDERLINE_RE.fullmatch(overline):
+                        text = before_title.rstrip()[: -len(overline)]
+                    break
             text = above  # a separator line alone
             continue
-        match = _TITLE_UNDERLINE_RE.fullmatch(last) if last else None
+        if not last or last[-1] not in "-=_":
+            break  # both forms below end with a line of dashes
+        match = _TITLE_UNDERLINE_RE.fullmatch(last)
         if match and _heading_title(match.group("title")):
             parts.insert(0, match.group("title"))
             text = above
-        elif last:
+        else:
             # flattened: "... the budget. ------- Summary -------" ends the line
             inline = _INLINE_HEADING_RE.search(body, max(0, len(body) - 200))
             if inline and _heading_title(inline.group("title")):
@@ -1684,15 +1721,25 @@ def _iso_datetime(value: object, name: str, warnings: list[str]) -> str | None:
 
 
 def _valid_iso(value: str) -> str | None:
+    if value[4] != "-" or value[7] != "-" or value[13] != ":":
+        return None
     try:
-        year, month, day = int(value[:4]), int(value[5:7]), int(value[8:10])
         hour, minute = int(value[11:13]), int(value[14:16])
-        if value[4] != "-" or value[7] != "-" or value[13] != ":" or hour > 23 or minute > 59:
-            return None
-        date(year, month, day)
     except ValueError:
         return None
+    if hour > 23 or minute > 59 or not _valid_day(value[:10]):
+        return None
     return value[:10] + "T" + value[11:]
+
+
+@lru_cache(maxsize=4096)
+def _valid_day(text: str) -> bool:
+    """``YYYY-MM-DD`` is a real day (many cables share a day: cached)."""
+    try:
+        date(int(text[:4]), int(text[5:7]), int(text[8:10]))
+    except ValueError:
+        return False
+    return True
 
 
 def _dtg_datetime(dtg: str) -> str | None:

@@ -160,6 +160,31 @@ def test_ingest_real_snapshots_makes_revisions(engine, index, corpus):
     assert pub.diff("04RANGOON1100", 1, 2)
 
 
+CHANGED_BETWEEN_SNAPSHOTS = set(
+    "04RANGOON1100 05SOFIA1207 08KYIV2414 08LONDON1991 08OTTAWA918 08PARIS1698 08RANGOON749 "
+    "08STATE93970 08USNATO453 09ABUJA259 09BAKU687 09BERLIN1162 09CAIRO746 09CAIRO874 "
+    "09ISLAMABAD10 09LONDON2005 09LONDON2222 09PARIS1039 09SAOPAULO653 09STATE124636 "
+    "09STATE15113 09STATE68250 09TRIPOLI1025 10ASTANA72 10ISLAMABAD428 10MADRID49 10ROME1 "
+    "10TRIPOLI95".split()
+)  # ../shared/corpus/SOURCES.md: the cables whose text differs between the snapshots
+
+
+def test_two_real_snapshots_give_exactly_the_changed_cables_a_revision(engine, corpus):
+    """2010-12 then 2011-04 pages: a second revision for exactly the 28 cables
+    whose text changed; the other re-released pages are unchanged."""
+    html = corpus / "cablegate_html"
+    first = ingest([html / "2010-12_chillicoder"], engine)
+    assert first.new == 334 and first.rejected == 0
+    second = ingest([html / "2011-04_avilaroman"], engine)
+    assert (second.new, second.new_revision, second.unchanged) == (1601 - 334, 28, 334 - 28)
+    with engine.connect() as conn:
+        revised = set(
+            conn.execute(select(cables.c.reference_id).where(cables.c.revision_count == 2))
+            .scalars()
+        )
+    assert revised == CHANGED_BETWEEN_SNAPSHOTS
+
+
 def test_ingest_real_corpus_folder(engine, index, corpus):
     """Every input of a real folder ends stored, unchanged or rejected."""
     folder = corpus / "txt_reveal"

@@ -287,3 +287,48 @@ def test_admin_redact_and_unredact_a_cable(pub_site):
         "csrf_token": csrf_token(lifted.text)})
     assert bad.status_code == 400 and "does not occur" in bad.text
     engine.dispose()
+
+
+# --------------------------------------------------------------------------- valid HTML
+
+
+def test_publishing_pages_are_valid_html5(pub_site, tmp_path):
+    """Login, comment, moderation and editors' pages pass the Nu Html Checker too."""
+    import json
+    import shutil
+    import subprocess
+
+    from test_web_html import vnu_jar
+
+    java = shutil.which("java")
+    if java is None:
+        pytest.fail("java is needed for the HTML5 validator (scripts/test installs it)")
+    reader = pub_site.client()
+    page = reader.get("/cable/08KYIV2414", follow_redirects=True)
+    invalid = reader.post("/cable/08KYIV2414/comments", data={
+        "name": "", "email": "x", "comment": "<b>hi</b>", "csrf_token": csrf_token(page.text)})
+    admin = pub_site.login(("admin1", "correct horse admin!"))
+    pages = {
+        "login": reader.get("/login").text, "comment-errors": invalid.text,
+        "pending": reader.get("/cable/08KYIV2414/pending").text,
+        "forbidden": reader.post("/logout", data={}).text,
+    }
+    for path in ("/admin", "/admin/cables?q=kyiv", "/admin/cable/08KYIV2414", "/admin/release",
+                 "/admin/discussion?kind=comment&status=approved", "/admin/users",
+                 "/admin/audit"):
+        response = admin.get(path)
+        assert response.status_code == 200, path
+        pages[path.strip("/").replace("/", "-").split("?")[0]] = response.text
+    preview = admin.post("/admin/release/preview", data={
+        "at": "2099-01-01 00:00", "refids": "08KYIV2414", "query": "",
+        "csrf_token": csrf_token(pages["admin-release"])})
+    pages["release-preview"] = preview.text
+    for name, html in pages.items():
+        (tmp_path / f"{name}.html").write_text(html, encoding="utf-8")
+    result = subprocess.run(
+        [java, "-jar", str(vnu_jar()), "--format", "json", "--skip-non-html", str(tmp_path)],
+        capture_output=True, text=True, timeout=300)
+    messages = json.loads(result.stderr or result.stdout or '{"messages": []}')["messages"]
+    problems = [(m.get("url", "").rsplit("/", 1)[-1], m.get("lastLine"), m["message"])
+                for m in messages if m["type"] in ("error", "non-document-error")]
+    assert problems == [], problems[:10]

@@ -14,20 +14,19 @@
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
 from _pubsite import ADMIN, app_routes, csrf_token
 from sqlalchemy import func, select
+from test_browser import ARGS, CHROMIUM  # the site tests' Chromium: Debian's, via Playwright
 
 from cablegate.schema import cables, comments, redactions, trackbacks, users
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
 FLAG = "window.__xss=1"
 PAYLOADS = [
     f"<script>{FLAG}</script>",
@@ -74,20 +73,18 @@ PROBE = r"""() => {
 
 
 @pytest.fixture(scope="module")
-def browser():
-    if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("Debian's chromium is required in CI")
-        pytest.skip("no /usr/bin/chromium")
+def chromium():
+    if not Path(CHROMIUM).exists():
+        pytest.fail("chromium is not installed (scripts/test installs it with apt)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
+        launched = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield launched
+        launched.close()
 
 
-def assert_inert(browser, url: str, *, cookies: list[dict] | None = None) -> str:
+def assert_inert(browser: Any, url: str, *, cookies: list[dict] | None = None) -> str:
     """Open ``url`` in Chromium; fail if any payload ran. Returns the page text."""
     context = browser.new_context(java_script_enabled=True)
     if cookies:
@@ -158,7 +155,7 @@ def fill(path: str, refid: str) -> str:
 
 
 @pytest.mark.browser
-def test_xss_in_comments_trackbacks_and_search_is_inert(pub_site, browser):
+def test_xss_in_comments_trackbacks_and_search_is_inert(pub_site, chromium):
     refid = public_refid(pub_site)
     reader = pub_site.client()
     url = cable_url(reader, refid)
@@ -196,9 +193,9 @@ def test_xss_in_comments_trackbacks_and_search_is_inert(pub_site, browser):
             "csrf_token": csrf_token(queue.text)})
         assert done.status_code == 303
 
-    text = assert_inert(browser, pub_site.base + url)
+    text = assert_inert(chromium, pub_site.base + url)
     assert "<script>window.__xss=1</script>" in text  # shown as text, not run
-    assert_inert(browser, f"{pub_site.base}/cable/{refid}.json")
+    assert_inert(chromium, f"{pub_site.base}/cable/{refid}.json")
     # The comment form shown back with errors, holding the payload.
     page = reader.get(url)
     back = reader.post(f"/cable/{refid}/comments", data={
@@ -207,19 +204,19 @@ def test_xss_in_comments_trackbacks_and_search_is_inert(pub_site, browser):
     assert back.status_code == 422 and "</textarea><script>" not in back.text
     # Searches echo the query: inert too.
     for payload in PAYLOADS:
-        assert_inert(browser, f"{pub_site.base}/search?q={quote(payload)}")
+        assert_inert(chromium, f"{pub_site.base}/search?q={quote(payload)}")
     # Editors' pages show the raw submissions (behind a no-script CSP as well).
     session = editor.cookies.get("cablegate_session")
     cookies = [{"name": "cablegate_session", "value": session, "url": pub_site.base}]
     for status in ("approved",):
-        assert_inert(browser, f"{pub_site.base}/admin/discussion?kind=comment&status={status}",
+        assert_inert(chromium, f"{pub_site.base}/admin/discussion?kind=comment&status={status}",
                      cookies=cookies)
-        assert_inert(browser, f"{pub_site.base}/admin/discussion?kind=trackback&status={status}",
+        assert_inert(chromium, f"{pub_site.base}/admin/discussion?kind=trackback&status={status}",
                      cookies=cookies)
 
 
 @pytest.mark.browser
-def test_xss_in_cable_text_is_inert(pub_site, browser, corpus, tmp_path):
+def test_xss_in_cable_text_is_inert(pub_site, chromium, corpus, tmp_path):
     """A cable whose text and subject carry payloads (a modified real cable)."""
     from cablegate.ingest import ingest
 
@@ -246,14 +243,14 @@ def test_xss_in_cable_text_is_inert(pub_site, browser, corpus, tmp_path):
     engine.dispose()
     client = pub_site.client()
     url = cable_url(client, page.stem)
-    text = assert_inert(browser, pub_site.base + url)
+    text = assert_inert(chromium, pub_site.base + url)
     assert "<script>window.__xss=1</script>" in text
-    assert_inert(browser, f"{pub_site.base}/search?q={quote('window __xss')}")
+    assert_inert(chromium, f"{pub_site.base}/search?q={quote('window __xss')}")
     origin = client.get(f"{url.removesuffix('.html')}.json").json()["origin"]
     from cablegate.web import url_builder as urls
 
-    assert_inert(browser, pub_site.base + urls.browse_path("origin", origin))
-    assert_inert(browser, pub_site.base + "/")
+    assert_inert(chromium, pub_site.base + urls.browse_path("origin", origin))
+    assert_inert(chromium, pub_site.base + "/")
 
 
 # --------------------------------------------------------------------------- CSRF

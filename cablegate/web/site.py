@@ -114,7 +114,8 @@ class Site:
         self.counts_ttl = counts_ttl
         self._counts: tuple[float, int, int] | None = None
         self._slugs: dict[str, tuple[float, urls.SlugMap]] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._memo_seq: int | None = None  # change-log head the memos were computed at
 
     # -- shared context
 
@@ -128,13 +129,37 @@ class Site:
         return cached[1], cached[2]
 
     def slug_map(self, kind: str) -> urls.SlugMap:
+        return self.memo(("slugs", kind), lambda: urls.SlugMap(v for v, _ in self.facets(kind)))
+
+    def facets(self, kind: str) -> list[tuple[str, int]]:
+        """``archive.facet_counts(kind)``, computed once per ``counts_ttl`` per process
+        (the tag counts take a while on a big archive; concurrent requests share one)."""
+        return self.memo(("facets", kind), lambda: self.archive.facet_counts(kind))
+
+    def memo(self, key: Any, compute: Callable[[], Any], ttl: float = 10.0) -> Any:
+        """``compute()``, kept until the change log moves (an un-release, a redaction:
+        at once) or ``ttl`` seconds pass (releases by time are not logged)."""
+        self._forget_if_changed()
         now = time.monotonic()
-        cached = self._slugs.get(kind)
-        if cached is None or now - cached[0] > self.counts_ttl:
-            values = [v for v, _ in self.archive.facet_counts(kind)]
-            cached = (now, urls.SlugMap(values))
-            self._slugs[kind] = cached
+        cached = self._slugs.get(key)
+        if cached is None or now - cached[0] > ttl:
+            with self._lock:  # one computation; the others wait for it
+                cached = self._slugs.get(key)
+                if cached is None or time.monotonic() - cached[0] > ttl:
+                    cached = (time.monotonic(), compute())
+                    self._slugs[key] = cached
         return cached[1]
+
+    def _forget_if_changed(self) -> None:
+        changes_since = getattr(self.archive, "changes_since", None)
+        if changes_since is None:
+            self._slugs.clear()
+            return
+        head, changed = changes_since(self._memo_seq)
+        if changed is None or changed:
+            with self._lock:
+                self._slugs.clear()
+        self._memo_seq = head
 
     def absolute(self, path: str) -> str:
         return self.base_url + path
@@ -315,16 +340,34 @@ class Site:
             raise NotFound(slug)
         return value
 
+    def _browse_candidates(self, kind: str, slug: str) -> list[str]:
+        """Values a slug most likely names, tried before the (costly) full value list:
+        the slug itself (tags, dates), with spaces (origins), with // (classifications)."""
+        if kind in ("reldate", "date"):
+            return [self.browse_value(kind, slug)]
+        guesses = [slug, slug.replace("_", " "), slug.replace("_", "//")]
+        return [g for g in dict.fromkeys(guesses) if urls.slugify(g) == slug]
+
     def browse_page(self, kind: str, slug: str, page: int = 0, sort: str | None = None) -> Page:
-        value = self.browse_value(kind, slug)
+        if kind not in urls.BROWSE_KINDS:
+            raise NotFound(kind)
         sort = sort or DEFAULT_SORT[kind]
         if sort not in BROWSE_SORTS:
             raise BadRequest(f"unknown sort {sort!r}; use one of {', '.join(BROWSE_SORTS)}")
         if page < 0 or page > 10_000_000:
             raise NotFound(str(page))
-        total, rows = self.archive.browse(
-            kind, value, sort=sort, offset=page * PAGE_SIZE, limit=PAGE_SIZE
-        )
+        total, rows, value = 0, [], slug
+        for value in self._browse_candidates(kind, slug):
+            total, rows = self.archive.browse(
+                kind, value, sort=sort, offset=page * PAGE_SIZE, limit=PAGE_SIZE
+            )
+            if total:
+                break
+        if not total and kind not in ("reldate", "date"):
+            value = self.browse_value(kind, slug)  # an odd value: look it up in the list
+            total, rows = self.archive.browse(
+                kind, value, sort=sort, offset=page * PAGE_SIZE, limit=PAGE_SIZE
+            )
         pages = max(1, math.ceil(total / PAGE_SIZE))
         if total == 0 or page >= pages:
             raise NotFound(f"{kind}/{slug}_{page}")
@@ -411,7 +454,7 @@ class Site:
                 "url": urls.browse_path(kind, v),
                 "title": self._value_title(kind, v),
             }
-            for v, n in self.archive.facet_counts(kind)
+            for v, n in self.facets(kind)
         ]
         groups = self._group_values(kind, values)
         path = urls.index_path(kind)
@@ -457,10 +500,10 @@ class Site:
 
     def home_page(self, latest: int = 30) -> Page:
         rows = [self._summary(r) for r in self.archive.latest(latest)]
-        reldates = self.archive.facet_counts("reldate")[-14:][::-1]
-        classes = self.archive.facet_counts("classification")
-        origins = self.archive.facet_counts("origin")[:20]
-        tags = self.archive.facet_counts("tag")[:30]
+        reldates = self.facets("reldate")[-14:][::-1]
+        classes = self.facets("classification")
+        origins = self.facets("origin")[:20]
+        tags = self.facets("tag")[:30]
         released, total = self.counts()
         context = {
             "title": "Cable Viewer",
