@@ -151,6 +151,9 @@ def run_load(port: int, paths: list[str], clients: int, seconds: float) -> dict:
     parent, child = multiprocessing.Pipe()
     process = multiprocessing.Process(target=_load, args=(port, paths, clients, seconds, child))
     process.start()
+    while not parent.poll(1.0):
+        if not process.is_alive():
+            raise RuntimeError("the load process died (see its traceback above)")
     latencies, errors, elapsed = parent.recv()
     process.join()
     latencies.sort()

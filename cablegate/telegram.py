@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
+from itertools import islice
 
 from . import ids
 from .errors import ParseError
@@ -150,6 +151,7 @@ _SUMMARY_END_RE = re.compile(r"end\s+(?:of\s+)?summary\b")  # applied to lower-c
 # Signers.
 _NAME_WORD = r"(?:[A-Z][A-Za-z'\u2019-]+|Mc[A-Z][a-z]+|van|von|de|del|da|der|le|la)"
 _SIGNER_RE = re.compile(rf"{_NAME_WORD}(?:\s{_NAME_WORD}){{0,2}}(?:/{_NAME_WORD}){{0,3}}")
+_SIGNER_SPLIT_RE = re.compile(r"[\s/]+")
 _NOT_SIGNERS = frozenset(
     "END TEXT COMMENT COMMENTS SUMMARY NOTE BT NNNN CABLE UNCLASSIFIED UNCLAS CONFIDENTIAL "
     "SECRET SIPDIS NOFORN SENSITIVE ACTION REQUEST MESSAGE THANKS QUOTE UNQUOTE BEGIN "
@@ -171,12 +173,17 @@ _TRAILER_RE = re.compile(
 )
 
 # Caveats: handling and dissemination markings in the caption lines of the head.
+# NOFORN SIPDIS EXDIS NODIS LIMDIS STADIS ORCON PROPIN NOCONTRACT FGI EFTO SBU SENSITIVE
+# DISSENT CHANNEL CHEROKEE ROGER TERREP REL TO ... VISAS ... CORRECTED COPY, the
+# alternatives grouped by first letter (in their order within a letter, so the
+# same one wins): a position is tried against one group, not all of them.
 _CAVEAT_RE = re.compile(
-    r"(N\s?O\s?F\s?O\s?R\s?N|S\s?I\s?P\s?D\s?I\s?S|E\s?X\s?D\s?I\s?S|N\s?O\s?D\s?I\s?S"
-    r"|L\s?I\s?M\s?D\s?I\s?S|S\s?T\s?A\s?D\s?I\s?S|ORCON|PROPIN|NOCONTRACT|FGI|EFTO|E F T O"
-    r"|SBU|SENSITIVE BUT UNCLASSIFIED|SENSITIVE|DISSENT CHANNEL|CHEROKEE|ROGER|TERREP"
-    r"|REL TO [A-Z][A-Z, ]{1,40}?(?=\s*$|\s{2})"
-    r"|VISAS (?:VIPER|DONKEY|MANTIS|CONDOR)|C\s?O\s?R\s?R\s?E\s?C\s?T\s?E\s?D\s+C\s?O\s?P\s?Y)"
+    r"(N(?:\s?O\s?F\s?O\s?R\s?N|\s?O\s?D\s?I\s?S|OCONTRACT)"
+    r"|S(?:\s?I\s?P\s?D\s?I\s?S|\s?T\s?A\s?D\s?I\s?S|BU|ENSITIVE BUT UNCLASSIFIED|ENSITIVE)"
+    r"|E(?:\s?X\s?D\s?I\s?S|FTO| F T O)|L\s?I\s?M\s?D\s?I\s?S|ORCON|PROPIN|FGI|DISSENT CHANNEL"
+    r"|C(?:HEROKEE|\s?O\s?R\s?R\s?E\s?C\s?T\s?E\s?D\s+C\s?O\s?P\s?Y)"
+    r"|R(?:OGER|EL TO [A-Z][A-Z, ]{1,40}?(?=\s*$|\s{2}))|TERREP"
+    r"|VISAS (?:VIPER|DONKEY|MANTIS|CONDOR))"
 )
 # Caveats that are also ordinary words count only on a line made of caveats.
 _CAVEATS_OWN_LINE = frozenset({"SENSITIVE", "ROGER", "CHEROKEE", "FGI", "TERREP"})
@@ -781,18 +788,22 @@ def _word_at(regex: re.Pattern[str], text: str, start: int = 0, end: int | None 
 
 def _find_classified(text: str, position: int = 0) -> re.Match[str] | None:
     """``Classified By:`` (any case), not the tail of DECLASSIFIED/UNCLASSIFIED."""
-    while True:
-        lower = text.find("lassified", position)
-        upper = text.find("LASSIFIED", position)
-        found = min(x for x in (lower, upper, len(text)) if x >= 0)
-        if found >= len(text):
-            return None
+    lower = text.find("lassified", position)
+    upper = text.find("LASSIFIED", position)
+    while lower >= 0 or upper >= 0:
+        found = upper if lower < 0 or 0 <= upper < lower else lower
         start = found - 1
         if start >= 0 and (start == 0 or not text[start - 1].isalpha()):
             match = _CLASSIFIED_RE.match(text, start)
             if match:
                 return match
         position = found + 9
+        # the next occurrence of each spelling (one found further on still is)
+        if 0 <= lower < position:
+            lower = text.find("lassified", position)
+        if 0 <= upper < position:
+            upper = text.find("LASSIFIED", position)
+    return None
 
 
 def _find_ref(head: str) -> re.Match[str] | None:
@@ -1216,13 +1227,18 @@ def _meta_references(value: object, citing: str | None) -> list[str]:
 
 def _paragraph_starts(text: str) -> list[re.Match[str]]:
     """Line-start paragraph numbers that open paragraphs: the first one is
-    ``1.`` or carries a classification marking; then see ``_accept_number``."""
+    ``1.`` or carries a classification marking; then see ``_accept_number``.
+    Most cables number their lines 1, 2, 3 ... with nothing else at a line
+    start: then every candidate opens a paragraph, checked in one comparison."""
+    # a real cable has a few hundred numbered lines at most
+    matches = list(islice(_PARA_START_RE.finditer(text), _MAX_CANDIDATES))
+    numbers = [match.group(2) for match in matches]
+    if numbers == _COUNTING[:len(numbers)]:
+        return matches[:_MAX_PARAGRAPHS]
     starts: list[re.Match[str]] = []
     last = 0
     last_marked = False
-    for seen, match in enumerate(_PARA_START_RE.finditer(text)):
-        if seen >= _MAX_CANDIDATES:
-            break  # a real cable has a few hundred numbered lines at most
+    for match in matches:
         number_text, mark = match.group(2, "mark")
         number = int(number_text)
         if not starts:
@@ -1238,6 +1254,9 @@ def _paragraph_starts(text: str) -> list[re.Match[str]]:
             if len(starts) >= _MAX_PARAGRAPHS:
                 break
     return starts
+
+
+_COUNTING = [str(number) for number in range(1, 1000)]  # "1" ... "999" (\d{1,3})
 
 
 def _paragraphs(
@@ -1407,11 +1426,11 @@ def _signers(text: str) -> tuple[list[str], int]:
                 return [tail], line_start + text[line_start:end].rfind(tail)
             break
         line = raw_line.split(" NNNN", 1)[0].rstrip("\\").strip().strip('."').strip()
-        if not line or _TRAILER_RE.fullmatch(raw_line):
+        if not line or _is_trailer(raw_line):
             end = max(line_start - 1, 0)
             continue
         if len(line) <= 40 and _SIGNER_RE.fullmatch(line) and not any(
-            word.upper() in _NOT_SIGNERS for word in re.split(r"[\s/]+", line)
+            word.upper() in _NOT_SIGNERS for word in _SIGNER_SPLIT_RE.split(line)
         ):
             names = [" ".join(n.split()) for n in line.split("/") if n.strip()]
             return names, _trailer_start(text, max(line_start - 1, 0))
@@ -1444,12 +1463,41 @@ def _signature_tail(line: str) -> str | None:
 _SIGNATURE_LAST = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ'-")
 
 
+def _is_trailer(line: str) -> bool:
+    """``_TRAILER_RE.fullmatch(line)``: a trailer line (BT, NNNN, GP-3, a URL,
+    "Visit ... classified website" ...). The regex costs ~15 µs on a line of
+    prose, mostly in its ``.*X.*`` branches; an ASCII line of prose that opens
+    with none of the branches' first letters, holds a space (no URL), is not
+    "WORDS 1234" and contains none of the ``.*X.*`` words is answered here."""
+    first = line[:1]
+    if line.isascii() and "\n" not in line and (
+        first.isalpha() and first.lower() not in _TRAILER_INITIALS
+        or first.isdigit() and not line[:4].isdigit()  # "12. (U) ..." is not "2009VATICAN..."
+        or first == "(" and line[1:2].isalnum()  # not a line of punctuation
+    ):
+        stripped = line.rstrip()
+        if (" " in stripped or "/" not in stripped or "." not in stripped) and (
+            len(stripped) > 40 or not stripped[-1].isdigit()
+        ):
+            low = line.lower()
+            return any(word in low for word in _TRAILER_WORDS)
+    return bool(_TRAILER_RE.fullmatch(line))
+
+
+# first letters of the branches of _TRAILER_RE that open with a letter
+# (BT NNNN CABLE END Declassified Systematic GP- UNCLASSIFIED LIMITED SECRET ...)
+_TRAILER_INITIALS = frozenset("bncedsgul")
+# the words of its ".*X.*" branches (case-insensitive: compared lower-cased)
+_TRAILER_WORDS = ("vzcz", "classified website", "classified web site", "http://", "https://",
+                  "www.")
+
+
 def _trailer_start(text: str, end: int) -> int:
     """Back over blank and trailer lines (``GP-3``, ``BT``) above the signer."""
     for _ in range(6):
         line_start = text.rfind("\n", 0, end) + 1
         line = text[line_start:end].strip()
-        if line and (len(line) > 200 or not _TRAILER_RE.fullmatch(line)):
+        if line and (len(line) > 200 or not _is_trailer(line)):
             break
         if line_start == 0:
             return 0
@@ -1462,6 +1510,10 @@ def _section_headings(paragraphs: list[dict]) -> tuple[list[dict], list[str | No
     over a line of dashes) end up at the end of the paragraph above; they are
     taken out of it. Returns the paragraphs and, for each, the heading that
     precedes it (a block made only of a heading is dropped)."""
+    if not [p for p in paragraphs if p["text"][-1:] in "-=_ "]:
+        # no paragraph ends with a line of dashes, none is empty (the "" of an
+        # empty text is "in" any string): nothing to take out
+        return paragraphs, [None] * len(paragraphs)
     kept: list[dict] = []
     headings: list[str | None] = []
     pending: str | None = None

@@ -207,7 +207,9 @@ def test_login_and_logout(pub_site):
     # Editors are not admins.
     assert client.get("/admin/users").status_code == 403
     token = client.cookies.get("cablegate_session")
-    logout = client.post("/logout", data={"csrf_token": csrf_token(dashboard.text)})
+    logout_page = client.get("/logout")
+    assert logout_page.status_code == 200 and EDITOR[0] in logout_page.text
+    logout = client.post("/logout", data={"csrf_token": csrf_token(logout_page.text)})
     assert logout.status_code == 303
     assert client.get("/admin").status_code == 303
     # The old cookie is worthless: its session row is gone.

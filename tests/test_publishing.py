@@ -312,6 +312,7 @@ def test_publishing_pages_are_valid_html5(pub_site, tmp_path):
         "login": reader.get("/login").text, "comment-errors": invalid.text,
         "pending": reader.get("/cable/08KYIV2414/pending").text,
         "forbidden": reader.post("/logout", data={}).text,
+        "logout": admin.get("/logout").text,
     }
     for path in ("/admin", "/admin/cables?q=kyiv", "/admin/cable/08KYIV2414", "/admin/release",
                  "/admin/discussion?kind=comment&status=approved", "/admin/users",

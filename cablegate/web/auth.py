@@ -265,6 +265,12 @@ def login_router() -> APIRouter:
                         csrf.COOKIE_MAX_AGE)
         return response
 
+    @router.get("/logout", response_class=HTMLResponse)
+    def logout_page(request: Request) -> Response:
+        """Logging out changes state, so it is a POST; this page holds its button."""
+        return state(request).render(request, "logout.html", title="Log out",
+                                     user=current_user(request))
+
     @router.post("/logout")
     async def logout(request: Request) -> Response:
         await checked_form(request)

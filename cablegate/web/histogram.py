@@ -60,10 +60,13 @@ def histogram_svg(counts: dict[str, int], query: str = "") -> str:
             )
     years = sorted({m[:4] for m in months})
     step = max(1, len(years) // 10)
+    last_x = -100.0
     for year in years[::step]:
         i = months.index(f"{year}-01") if f"{year}-01" in months else 0
         x = MARGIN_LEFT + i * bar_w
-        if x <= WIDTH - 30:  # a label at the right edge would be cut off
+        # Labels must not overlap each other nor be cut off at the right edge.
+        if x - last_x >= 30 and x <= WIDTH - 30:
             parts.append(f'<text x="{x:.2f}" y="{HEIGHT - 5}" class="tick">{year}</text>')
+            last_x = x
     parts.append("</svg>")
     return "".join(parts)
