@@ -151,8 +151,6 @@ def _site_pages(site: Any, writer: MirrorWriter, progress: Callable[[str], Any] 
     """Everything but the cable pages: home, fixed pages, indexes, browse pages, feeds."""
     from .feeds import atom_feed
     from .web import url_builder as urls
-    from .web.site import PAGE_SIZE, NotFound
-
     archive = site.archive
     _put_page(writer, site.home_page())
     _put_page(writer, site.reasons_page())
@@ -162,14 +160,9 @@ def _site_pages(site: Any, writer: MirrorWriter, progress: Callable[[str], Any] 
     for kind in urls.BROWSE_KINDS:
         _put_page(writer, site.index_page(kind))
         values = archive.facet_counts(kind)
-        for value, count in values:
-            slug = urls.slugify(value)
-            pages = max(1, -(-count // PAGE_SIZE))
-            for number in range(pages):
-                try:
-                    _put_page(writer, site.browse_page(kind, slug, number))
-                except NotFound:
-                    break
+        for value, _count in values:
+            for page in site.browse_pages(kind, value):  # one read per value, not per page
+                _put_page(writer, page)
             if kind in urls.FEED_KINDS:
                 writer.put(
                     urls.feed_path(kind, value),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -371,6 +371,20 @@ class Site:
         pages = max(1, math.ceil(total / PAGE_SIZE))
         if total == 0 or page >= pages:
             raise NotFound(f"{kind}/{slug}_{page}")
+        return self._browse_page(kind, value, page, sort, total, rows)
+
+    def browse_pages(self, kind: str, value: str) -> Iterator[Page]:
+        """Every page of one value, default sort, from one read (for the static mirror)."""
+        sort = DEFAULT_SORT[kind]
+        total, rows = self.archive.browse(kind, value, sort=sort, offset=0, limit=10_000_000)
+        for page in range(math.ceil(total / PAGE_SIZE)):
+            chunk = rows[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]
+            yield self._browse_page(kind, value, page, sort, total, chunk)
+
+    def _browse_page(
+        self, kind: str, value: str, page: int, sort: str, total: int, rows: list[dict]
+    ) -> Page:
+        pages = max(1, math.ceil(total / PAGE_SIZE))
         path = urls.browse_path(kind, value, page)
         query = "" if sort == DEFAULT_SORT[kind] else f"?sort={sort}"
         results = [self._summary(r) for r in rows]
