@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, select
+from sqlalchemy import Connection, Engine, and_, bindparam, func, select
 
 from . import store
 from .db import utcnow
@@ -117,6 +117,23 @@ def lifted_after(conn: Connection, refid: str, revision: int) -> list[str]:
 
 # --------------------------------------------------------------------------- the gate
 
+# Built once: ``cable_view`` runs them for every cable page render, and building
+# a statement costs more CPU than SQLite takes to answer it.
+_PUBLIC_CABLE = select(cables).where(
+    cables.c.reference_id == bindparam("refid"), cables.c.release_at <= bindparam("now")
+)
+_REVISION_ROWS = (
+    select(revisions.c.revision, revisions.c.ingested_at, revisions.c.released,
+           revisions.c.source_format, revisions.c.record, revisions.c.header, revisions.c.body)
+    .where(revisions.c.reference_id == bindparam("refid"))
+    .order_by(revisions.c.revision)
+)
+_REDACTIONS = (
+    select(redactions.c.reference_id, redactions.c.span_text, redactions.c.lifted_at)
+    .where(redactions.c.reference_id.in_(bindparam("refids", expanding=True)))
+    .order_by(redactions.c.id)
+)
+
 
 class PublicArchive:
     """The public view of the archive (see docs/architecture.md for the API)."""
@@ -147,19 +164,93 @@ class PublicArchive:
 
     def get_cable(self, refid: str) -> Record | None:
         """The current public record plus revisions, cites, cited_by, unresolved_references."""
+        view = self.cable_view(refid, with_revisions=False, with_discussion=False)
+        return None if view is None else view["record"]
+
+    def cable_view(
+        self, refid: str, *, with_revisions: bool = True, with_discussion: bool = True
+    ) -> dict | None:
+        """Everything a cable page shows, read on one connection with at most one
+        query per table (IN lists, no per-revision or per-link queries):
+
+        ``{"record": get_cable(refid), "revisions": {n: get_revision(refid, n)}
+        for every revision, "discussion": discussion(refid)}``, or None when the
+        cable is not public. Same gate as those three methods: one release-time
+        check, the cable's active redactions in every revision plus, in older
+        revisions, the ones lifted after they were stored (``lifted_after``).
+        """
+        now = self.now()
         with self.engine.connect() as conn:
-            row = self._public_row(conn, refid)
+            row = conn.execute(_PUBLIC_CABLE, {"refid": refid, "now": now}).first()
             if row is None:
                 return None
-            record = store.get_record(conn, refid)
-            if record is None:  # pragma: no cover - a cable always has a revision
+            rev_rows = conn.execute(_REVISION_ROWS, {"refid": refid}).all()
+            current = next((r for r in rev_rows if r.revision == row.current_revision), None)
+            if current is None:  # pragma: no cover - a cable always has a revision
                 return None
-            spans = store.active_redactions(conn, [refid]).get(refid, [])
-            out = public_record(record, row.release_at, spans)
-            out["revision"] = row.current_revision
-            out["revisions"] = self._revisions(conn, refid)
-            out.update(self._links(conn, refid))
-            return out
+            cite_rows = store.cites(conn, refid)
+            citing = [r for r in store.cited_by(conn, refid) if r.release_at <= now]
+            spans, lifted = self._redaction_spans(conn, refid, [r.reference_id for r in citing])
+            base = public_record(store.record_from_row(current), row.release_at,
+                                 spans.get(refid, []))
+            record = {**base, "revision": row.current_revision}
+            record["revisions"] = [
+                {"revision": r.revision, "ingested_at": format_time(r.ingested_at),
+                 "released": r.released, "source_format": r.source_format}
+                for r in rev_rows
+            ]
+            record.update(self._links_from(cite_rows, citing, spans, now))
+            view: dict[str, Any] = {"record": record, "revisions": {}, "discussion": None}
+            if with_revisions:
+                view["revisions"] = self._revision_records(row, rev_rows, base, spans.get(
+                    refid, []), lifted)
+            if with_discussion:
+                view["discussion"] = self._discussion(conn, row, spans.get(refid, []))
+            return view
+
+    @staticmethod
+    def _redaction_spans(
+        conn: Connection, refid: str, others: Sequence[str]
+    ) -> tuple[dict[str, list[str]], list[tuple[datetime, str]]]:
+        """(reference_id -> active spans, for ``refid`` and ``others``;
+        (lifted_at, span) of ``refid``'s lifted redactions), in redaction id order."""
+        active: dict[str, list[str]] = {}
+        lifted: list[tuple[datetime, str]] = []
+        for chunk in store._chunks([refid, *(r for r in others if r != refid)], 500):
+            rows = conn.execute(_REDACTIONS, {"refids": chunk})
+            for rid, span, lifted_at in rows:
+                if lifted_at is None:
+                    active.setdefault(rid, []).append(span)
+                elif rid == refid:
+                    lifted.append((lifted_at, span))
+        return active, lifted
+
+    @staticmethod
+    def _revision_records(
+        row: Any, rev_rows: Sequence[Any], base: Record, spans: list[str],
+        lifted: list[tuple[datetime, str]],
+    ) -> dict[int, Record]:
+        """revision -> what ``get_revision`` returns for it (issue 5: an older
+        revision stays redacted with the spans lifted after it was stored)."""
+        out: dict[int, Record] = {}
+        for rev in rev_rows:
+            if rev.revision == row.current_revision:
+                out[rev.revision] = {**base, "revision": rev.revision}
+                continue
+            later = [span for at, span in lifted
+                     if rev.ingested_at is not None and at > rev.ingested_at]
+            public = public_record(store.record_from_row(rev), row.release_at, spans + later)
+            out[rev.revision] = {**public, "revision": rev.revision}
+        return out
+
+    def _discussion(self, conn: Connection, row: Any, spans: list[str]) -> dict:
+        from .discussion import approved_discussion
+
+        pattern = redaction_pattern(spans)
+        page = _cable_page_path(row.reference_id, row.created)
+        found = approved_discussion(conn, row.reference_id, lambda t: redact_text(t, pattern),
+                                    page)
+        return {"path": page, **found}
 
     def get_revision(self, refid: str, revision: int) -> Record | None:
         with self.engine.connect() as conn:
@@ -183,21 +274,15 @@ class PublicArchive:
             return None
         return word_diff(cable_text(a), cable_text(b))
 
-    def _revisions(self, conn: Connection, refid: str) -> list[dict]:
-        return [
-            {
-                "revision": r["revision"],
-                "ingested_at": format_time(r["ingested_at"]),
-                "released": r["released"],
-                "source_format": r["source_format"],
-            }
-            for r in store.list_revisions(conn, refid)
-        ]
-
-    def _links(self, conn: Connection, refid: str) -> dict[str, list]:
-        now = self.now()
+    @staticmethod
+    def _links_from(
+        cite_rows: Sequence[tuple[str, Any]], citing: Sequence[Any],
+        spans: dict[str, list[str]], now: datetime,
+    ) -> dict[str, list]:
+        """cites / cited_by / unresolved_references from rows already read
+        (``citing``: the public cables citing this one)."""
         cites, unresolved = [], []
-        for target, row in store.cites(conn, refid):
+        for target, row in cite_rows:
             public = row is not None and row.release_at <= now
             cites.append({
                 "reference_id": target,
@@ -206,8 +291,6 @@ class PublicArchive:
             })
             if not public:
                 unresolved.append(target)
-        citing = [r for r in store.cited_by(conn, refid) if r.release_at <= now]
-        spans = store.active_redactions(conn, [r.reference_id for r in citing])
         cited_by = [
             {
                 "reference_id": r.reference_id,
@@ -248,11 +331,18 @@ class PublicArchive:
             return cables.c.origin == value
         if kind == "classification":
             return cables.c.classification == value
-        if kind == "tag":
-            return cables.c.reference_id.in_(
-                select(cable_tags.c.reference_id).where(cable_tags.c.tag == value)
-            )
+        if kind == "tag":  # on _browse_source's join with cable_tags
+            return cable_tags.c.tag == value
         raise ValueError(f"unknown browse kind {kind!r}; expected one of {', '.join(BROWSE_KINDS)}")
+
+    @staticmethod
+    def _browse_source(kind: str):
+        """What a browse page reads from. A tag page joins cable_tags (one row per
+        cable: its key is (reference_id, tag)); on SQLite the join takes half the
+        time of ``reference_id IN (subquery)`` for a tag on 17,000 of 25,000 cables."""
+        if kind == "tag":
+            return cables.join(cable_tags, cable_tags.c.reference_id == cables.c.reference_id)
+        return cables
 
     _SORTS = {
         "created": (cables.c.created, cables.c.reference_id),
@@ -273,9 +363,10 @@ class PublicArchive:
             raise ValueError(f"unknown sort {sort!r}; expected one of {', '.join(self._SORTS)}")
         with self.engine.connect() as conn:
             where = and_(self._released(), self._browse_clause(conn, kind, value))
-            total = conn.execute(select(func.count()).select_from(cables).where(where)).scalar_one()
+            source = self._browse_source(kind)
+            total = conn.execute(select(func.count()).select_from(source).where(where)).scalar_one()
             rows = conn.execute(
-                select(cables).where(where).order_by(*self._SORTS[sort])
+                select(cables).select_from(source).where(where).order_by(*self._SORTS[sort])
                 .offset(max(offset, 0)).limit(max(limit, 0))
             ).all()
             return total, self._summaries(conn, rows)
@@ -382,16 +473,12 @@ class PublicArchive:
     def discussion(self, refid: str) -> dict | None:
         """{"path", "comments", "trackbacks"} approved for a public cable, the cable's
         redactions applied to them too; None when the cable is not public."""
-        from .discussion import approved_discussion
-
         with self.engine.connect() as conn:
             row = self._public_row(conn, refid)
             if row is None:
                 return None
-            pattern = redaction_pattern(store.active_redactions(conn, [refid]).get(refid, []))
-            page = _cable_page_path(refid, row.created)
-            found = approved_discussion(conn, refid, lambda t: redact_text(t, pattern), page)
-            return {"path": page, **found}
+            spans = store.active_redactions(conn, [refid]).get(refid, [])
+            return self._discussion(conn, row, spans)
 
     def latest_comments(self, limit: int = 50) -> list[dict]:
         """The newest approved comments on public cables (the site-wide comment feed)."""

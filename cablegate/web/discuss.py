@@ -165,7 +165,8 @@ def _form_page(request: Request, refid: str, form: Any, errors: dict[str, str], 
 
 
 def cable_discussion(
-    archive: Any, record: dict, path: str, base_url: str = "", static: bool = False
+    archive: Any, record: dict, path: str, base_url: str = "", static: bool = False,
+    found: dict | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """What a cable page shows of its discussion: (template context, JSON twin part).
 
@@ -173,15 +174,18 @@ def cable_discussion(
     the approved comments too). Live pages are cached for every reader, so the
     form carries the CSRF placeholder and the Trackback block the site-address
     placeholder; ``csrf.fill_page`` fills both per request. The mirror has no
-    server to post to: no form, no Trackback URL.
+    server to post to: no form, no Trackback URL. ``found``: the cable's
+    ``archive.discussion`` when the caller already read it (``cable_view``).
     """
     from markupsafe import Markup, escape
 
     from ..csrf import BASE_PLACEHOLDER, FIELD_PLACEHOLDER
 
     refid = record["reference_id"]
-    read = getattr(archive, "discussion", None)  # a PublicArchive; stubs may lack it
-    found = (read(refid) if read else None) or {"comments": [], "trackbacks": []}
+    if found is None:
+        read = getattr(archive, "discussion", None)  # a PublicArchive; stubs may lack it
+        found = read(refid) if read else None
+    found = found or {"comments": [], "trackbacks": []}
     data: dict[str, Any] = {
         "comments": [{k: v for k, v in c.items() if k != "html"} for c in found["comments"]],
         "trackbacks": found["trackbacks"],

@@ -175,12 +175,22 @@ class Site:
     # -- the cable page
 
     def cable_page(self, refid: str) -> Page:
-        record = self.archive.get_cable(refid)
-        if record is None:
+        read_view = getattr(self.archive, "cable_view", None)  # a PublicArchive; stubs may lack it
+        if read_view is None:
+            record = self.archive.get_cable(refid)
+            if record is None:
+                raise NotFound(refid)
+            return self._cable_page(record)
+        # One connection, one query per table for the record, its revisions and discussion.
+        view = read_view(refid)
+        if view is None:
             raise NotFound(refid)
-        return self._cable_page(record)
+        return self._cable_page(view["record"], view["revisions"], view["discussion"])
 
-    def _cable_page(self, record: dict) -> Page:
+    def _cable_page(
+        self, record: dict, revision_records: dict[int, dict] | None = None,
+        discussion: dict | None = None,
+    ) -> Page:
         refid = record["reference_id"]
         cites = {c["reference_id"]: c for c in record.get("cites") or []}
         path = urls.cable_path(refid, record.get("created"))
@@ -195,7 +205,7 @@ class Site:
 
         header_html = cabletext.render_header(record.get("header"))
         body_html = cabletext.render_body(record.get("body"), record, self.tag_link, ref_link)
-        revisions = self._revision_diffs(record)
+        revisions = self._revision_diffs(record, revision_records)
         context = {
             "record": record,
             "refid": refid,
@@ -233,7 +243,7 @@ class Site:
         }
         # Issue 5: approved comments and trackbacks, comment form (web/discuss.py).
         extra, data["discussion"] = cable_discussion(
-            self.archive, record, path, self.base_url, self.static
+            self.archive, record, path, self.base_url, self.static, found=discussion
         )
         context.update(extra)
         html = self.render("cable.html", **context)
@@ -275,7 +285,9 @@ class Site:
             facts.append(("Caveats", ", ".join(record["caveats"]), None))
         return facts
 
-    def _revision_diffs(self, record: dict) -> list[dict]:
+    def _revision_diffs(
+        self, record: dict, revision_records: dict[int, dict] | None = None
+    ) -> list[dict]:
         from ..diffing import cable_text
 
         revisions = list(record.get("revisions") or [])
@@ -283,7 +295,10 @@ class Site:
 
         def text(number: int) -> str | None:
             if number not in texts:  # each public revision read once, through the gate
-                rev = self.archive.get_revision(record["reference_id"], number)
+                if revision_records is not None:
+                    rev = revision_records.get(number)
+                else:
+                    rev = self.archive.get_revision(record["reference_id"], number)
                 texts[number] = None if rev is None else cable_text(rev)
             return texts[number]
 
