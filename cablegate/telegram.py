@@ -108,7 +108,9 @@ _CLASSIFIED_END_RE = re.compile(
     r"(?i)[\s,;:]*(?:\bfor\s+)?(?:\breasons?\b|\bper\s+(?:e\.?o\.?|1\s*[.,/:]\s*[456]|section|reasons?)"
     r"|\bunder\b|\be\.?o\.?\s*1\d{4}|(?<![\d.])1\s*[.,/:]\s*[456](?!\d)|\(\s*[a-h]\s*\)|$)"
 )
-_SECTION_RE = re.compile(r"(?<![\d.])1\s*[.,/:]\s*([456])(?!\d)\.?")
+# (the look-behinds sit after the first character so that the regex opens
+# with a literal or a character set, which re's search skips to quickly)
+_SECTION_RE = re.compile(r"1(?<![\d.]1)\s*[.,/:]\s*([456])(?!\d)\.?")
 # the sentence so far ends where the reason letters must follow on the next line
 _REASON_PENDING_RE = re.compile(r"(?i)(?:1\s*[.,/:]\s*[456]\.?|reasons?:?|\band|[,&/])\s*$")
 _BARE_REASONS_RE = re.compile(r"(?i)\breasons?\s*:?\s*")
@@ -199,18 +201,22 @@ _REF_LETTER_RE = re.compile(
 _REF_ITEM_LINE_RE = re.compile(
     r"\(?[A-Z]\s?[.)]\s*(?:\(?[A-Z]\)\s*)?(?:\d{2,4}\s+)?[A-Za-z][A-Za-z .'-]{1,30}\s\d"
 )
-_REF_ID_RE = re.compile(r"\b(\d{2})([A-Z]{3,25})(\d{1,7})\b")  # "07MOSCOW1234" in a REF
+# "07MOSCOW1234" in a REF (\b before the year, written after its first digit)
+_REF_ID_RE = re.compile(r"(\d(?<!\w\d)\d)([A-Z]{3,25})(\d{1,7})\b")
 _REF_TOKEN_RE = re.compile(r"[A-Za-z][A-Za-z'-]*|\d+")
 # Where a REF list or a Classified By sentence ends inside a line: the next
 # element, or a paragraph marking followed by its text ("(C) Poloff discussed").
 _INLINE_MARK = r"\((?:S|C|U|SBU|LOU)(?:/{1,2}[A-Z ]{1,12})?\)"
+# (look-behinds after the first character, as in _SECTION_RE: "\d(?<!\S\d)" is
+# "(?<!\S)\d", "\((?<![A-Za-z]\()" is "(?<![A-Za-z])\(")
 _REF_STOP_RE = re.compile(
-    r"(?i:classified\s+by)"
-    rf"|(?<!\S)\d{{1,3}}\.[ \t]{{1,4}}{_INLINE_MARK}"
-    rf"|(?<![A-Za-z]){_INLINE_MARK}\s+(?!AND\b|OR\b)[A-Z]"
+    r"[cC](?i:lassified\s+by)"
+    rf"|\d(?<!\S\d)\d{{0,2}}\.[ \t]{{1,4}}{_INLINE_MARK}"
+    rf"|\((?<![A-Za-z]\(){_INLINE_MARK[2:]}\s+(?!AND\b|OR\b)[A-Z]"
 )
 _SUBJECT_STOP_RE = re.compile(
-    r"(?i:classified\s+by)|\sREF(?:S|TEL)?\s*:" + rf"|(?<!\S)\d{{1,3}}\.[ \t]{{1,4}}{_INLINE_MARK}"
+    r"[cC](?i:lassified\s+by)|\sREF(?:S|TEL)?\s*:"
+    rf"|\d(?<!\S\d)\d{{0,2}}\.[ \t]{{1,4}}{_INLINE_MARK}"
 )
 # Paragraphs run together on one line (flattened pages): "(d) 1. (C) Summary: ..."
 _INLINE_PARA_RE = re.compile(r"\.[ \t]{1,4}\((?P<mark>[A-Za-z/ -]{1,20})\)[ \t]")
@@ -531,8 +537,8 @@ def _add_addressee(info: _Header, mode: str, text: str) -> None:
         glued = _BANNER_RE.search(text)
         if glued and glued.start() > 0:
             text = text[: glued.start()].strip()
-    if not text or _HEADER_NOISE_RE.match(text):
-        return
+    if not text or (text[0] in "VZBNP-/" or "-" in text[1:7]) and _HEADER_NOISE_RE.match(text):
+        return  # (every noise form opens with one of those, or has "-" after 1-6 letters)
     target = info.recipients if mode == "to" else info.info_recipients
     if len(target) < 500:
         target.append(text)
@@ -777,10 +783,32 @@ def _page_classification_start(text: str, line_start: int) -> int:
 # --------------------------------------------------------------------------- head fields
 
 
-def _word_at(regex: re.Pattern[str], text: str, start: int = 0, end: int | None = None
-             ) -> re.Match[str] | None:
-    """The first match of ``regex`` not glued to a preceding letter."""
-    for match in regex.finditer(text, start, len(text) if end is None else end):
+def _keyword_matches(regex: re.Pattern[str], spellings: tuple[str, str], text: str,
+                     start: int = 0) -> Iterator[re.Match[str]]:
+    """``regex.finditer(text, start)`` for a keyword regex whose matches open
+    with one of two spellings (``TAG``/``Tags``, ``SUBJ``/``Subject``,
+    ``REF``/``Ref``): ``str.find`` skips to each spelling much faster than the
+    regex's own scan, which stops at every capital letter of the text."""
+    first, second = spellings
+    at_first = text.find(first, start)
+    at_second = text.find(second, start)
+    while at_first >= 0 or at_second >= 0:
+        position = at_second if at_first < 0 or 0 <= at_second < at_first else at_first
+        match = regex.match(text, position)
+        if match:
+            yield match
+            position = match.end()
+        else:
+            position += 1
+        if 0 <= at_first < position:
+            at_first = text.find(first, position)
+        if 0 <= at_second < position:
+            at_second = text.find(second, position)
+
+
+def _tags_keyword(text: str, start: int = 0) -> re.Match[str] | None:
+    """The first TAGS keyword not glued to a preceding letter."""
+    for match in _keyword_matches(_TAGS_RE, ("TAG", "Tags"), text, start):
         if match.start() == 0 or not text[match.start() - 1].isalpha():
             return match
     return None
@@ -809,7 +837,7 @@ def _find_classified(text: str, position: int = 0) -> re.Match[str] | None:
 def _find_ref(head: str) -> re.Match[str] | None:
     """A REF line (``REF:``, ``REFS:``, ``REFTEL``, ``Ref:``) at a line start,
     or ``REF:`` inside a line after a space or a lower-case letter."""
-    for match in _REF_RE.finditer(head):
+    for match in _keyword_matches(_REF_RE, ("REF", "Ref"), head):
         before = head[head.rfind("\n", 0, match.start()) + 1:match.start()]
         if not before.strip():
             return match
@@ -845,12 +873,12 @@ def _tags_text(head: str) -> tuple[str, int, int]:
     """The text of the TAGS line, continued on the next lines when it ends
     with a comma, or when it is empty and the tags follow one per line (the
     PDF texts: ``TAGS:`` then ``PGOV``, blank, ``PREL``, blank ...)."""
-    match = _word_at(_TAGS_RE, head)
+    match = _tags_keyword(head)
     while match and not match.group(0).startswith(("TAGS", "Tags")) and head[
         head.rfind("\n", 0, match.start()) + 1:match.start()
     ].strip():
         # "TAG" (singular) only where it opens a line: not "CORRECTED COPY - TAG"
-        match = _word_at(_TAGS_RE, head, match.end())
+        match = _tags_keyword(head, match.end())
     if not match:
         return "", 0, 0
     end = _line_end(head, match.end())
@@ -882,11 +910,17 @@ def _split_tags(text: str) -> list[str]:
     tags: list[str] = []
     for token in _TAG_SPLIT_RE.split(text.strip()):
         token = token.strip(".:()")
-        if token and _TAG_TOKEN_RE.fullmatch(token) and token not in tags:
+        if token and _is_tag_token(token) and token not in tags:
             tags.append(token)
         if len(tags) >= 60:
             break
     return tags
+
+
+@lru_cache(maxsize=4096)
+def _is_tag_token(token: str) -> bool:
+    """A TAGS value (``PGOV``, ``KPAO``, ``US``): a small vocabulary, cached."""
+    return bool(_TAG_TOKEN_RE.fullmatch(token))
 
 
 def _tag_list(value: object) -> list[str]:
@@ -936,7 +970,7 @@ def _subject(head: str) -> tuple[str | None, int, int]:
 def _subject_keyword(text: str, start: int = 0) -> re.Match[str] | None:
     """``SUBJECT:`` opening a line, or after a space with its colon (flattened
     heads); not ``COPY//SUBJECT LINE`` of a correction notice."""
-    for match in _SUBJECT_RE.finditer(text, start):
+    for match in _keyword_matches(_SUBJECT_RE, ("SUBJ", "Subject"), text, start):
         before = text[text.rfind("\n", 0, match.start()) + 1:match.start()]
         if not before.strip() or before[-1] in " \t" and ":" in match.group(0):
             return match
@@ -1271,7 +1305,7 @@ def _paragraphs(
     stops = [match.start() for match in starts]
     stops[0:1] = []
     stops.append(content_end)
-    for match, stop in zip(starts, stops):
+    for match, stop in zip(starts, stops, strict=True):
         number, mark = match.group(2, "mark")
         if mark:
             marking = _marking(mark)
@@ -1547,18 +1581,18 @@ def _trailing_heading(text: str) -> tuple[str, str | None]:
         cut = body.rfind("\n")
         last = body[cut + 1:].strip()
         above = body[: cut + 1] if cut >= 0 else ""
-        if last and _UNDERLINE_RE.fullmatch(last):
+        if last and _is_underline(last):
             prev = above.rstrip()
             prev_cut = prev.rfind("\n")
             title = prev[prev_cut + 1:].strip()
             if _heading_title(title):
                 before_title = prev[: prev_cut + 1] if prev_cut >= 0 else ""
                 overline = before_title.rstrip().rsplit("\n", 1)[-1].strip()
-                if (not before_title.strip() or _UNDERLINE_RE.fullmatch(overline)
+                if (not before_title.strip() or _is_underline(overline)
                         or before_title.endswith(("\n\n", "\n \n"))):
                     parts.insert(0, title)
                     text = before_title
-                    if overline and _UNDERLINE_RE.fullmatch(overline):
+                    if overline and _is_underline(overline):
                         text = before_title.rstrip()[: -len(overline)]
                     break
             text = above  # a separator line alone
@@ -1580,9 +1614,20 @@ def _trailing_heading(text: str) -> tuple[str, str | None]:
     return text.strip(), heading
 
 
+def _is_underline(line: str) -> bool:
+    """``_UNDERLINE_RE.fullmatch(line)``: a line of at least three dashes
+    (``-``, ``=``, ``_``), each followed by at most one space or tab. The
+    regex repeats a group, which re runs slowly on lines of 70 dashes."""
+    if not line or line[0] not in "-=_" or line.strip("-=_ \t"):
+        return False  # (line.strip(...) is empty when every character is one of those)
+    if "  " in line or "\t" in line and ("\t\t" in line or " \t" in line or "\t " in line):
+        return False
+    return len(line) - line.count(" ") - line.count("\t") >= 3
+
+
 def _heading_title(title: str) -> bool:
     return 0 < len(title) <= 100 and not title.endswith((".", ",", ";", '"')) and not (
-        _DASH_RUN_RE.search(title)
+        ("-" in title or "=" in title or "_" in title) and _DASH_RUN_RE.search(title)
     )
 
 
