@@ -12,22 +12,8 @@ import click
 
 DEMO_DB = "sqlite:///cablegate-demo.db"
 
-db_option = click.option(
-    "--db",
-    "db_url",
-    envvar="CABLEGATE_DB",
-    default=None,
-    metavar="URL",
-    help="Database URL (env CABLEGATE_DB; default sqlite:///cablegate.db).",
-)
-index_option = click.option(
-    "--index",
-    "index_dir",
-    envvar="CABLEGATE_INDEX",
-    default=None,
-    metavar="DIR",
-    help="Search index directory (env CABLEGATE_INDEX).",
-)
+# One definition of the shared options: the archive commands'.
+from ..archive_cli import db_option, index_option  # noqa: E402
 
 
 def _serve_options(func):
