@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, text, update
+from sqlalchemy import Connection, DateTime, bindparam, delete, func, insert, select, text, update
 
 from .record import FIELDS, Record
 from .schema import cable_tags, cables, changes, links, redactions, rejects, revisions
@@ -189,7 +190,8 @@ def insert_many(conn: Connection, table: Any, rows: Sequence[dict]) -> None:
 
     The bulk path of ingest: SQLAlchemy's per-row parameter processing cost
     more than SQLite's own work here. Values are converted as SQLAlchemy would
-    (DateTime as ISO text with microseconds on SQLite).
+    (DateTime as ISO text with microseconds on SQLite), each distinct time once:
+    a batch's rows share their ingest time.
     """
     if not rows:
         return
@@ -199,15 +201,29 @@ def insert_many(conn: Connection, table: Any, rows: Sequence[dict]) -> None:
         f'INSERT INTO {table.name} ({", ".join(columns)}) '  # noqa: S608 - names from schema.py
         f'VALUES ({", ".join([mark] * len(columns))})'
     )
-    sqlite = conn.dialect.name == "sqlite"
-    params = [
-        tuple(
-            v.strftime(_SQLITE_TIME) if sqlite and isinstance(v, datetime) else v
-            for v in (row[c] for c in columns)
-        )
-        for row in rows
-    ]
+    values = operator.itemgetter(*columns)
+    params = [values(row) for row in rows] if len(columns) > 1 else [(values(r),) for r in rows]
+    times = [n for n, c in enumerate(columns) if isinstance(table.c[c].type, DateTime)]
+    if times and conn.dialect.name == "sqlite":
+        params = _sqlite_times(params, times)
     conn.exec_driver_sql(sql, params)
+
+
+def _sqlite_times(params: list[tuple], positions: list[int]) -> list[tuple]:
+    """``params`` with the datetimes at ``positions`` as SQLAlchemy's SQLite text."""
+    text_of: dict[datetime, str] = {}
+    converted = []
+    for row in params:
+        row = list(row)
+        for n in positions:
+            value = row[n]
+            if isinstance(value, datetime):
+                found = text_of.get(value)
+                if found is None:
+                    found = text_of[value] = value.strftime(_SQLITE_TIME)
+                row[n] = found
+        converted.append(tuple(row))
+    return converted
 
 
 def _load_states(conn: Connection, refids: Sequence[str]) -> dict[str, _CableState]:
