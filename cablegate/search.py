@@ -34,6 +34,7 @@ import json
 import os
 import re
 import shutil
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -75,6 +76,7 @@ TAGS_BY_DICTIONARY_ABOVE = 40_000
 _CABLE_ANALYZER = "cable"
 _KEYWORD_ANALYZER = "keyword"
 _MAX_TOKEN = 40  # longer "words" are noise (tantivy's default limit too)
+_RELOAD_ATTEMPTS = 5
 
 
 class SearchIndexError(RuntimeError):
@@ -712,9 +714,23 @@ class SearchIndex:
     def _refresh(self) -> None:
         """See every commit made so far, by any process (tantivy's own reload lags ~0.5 s)."""
         stamp = self._meta_stamp()
-        if stamp != self._seen_meta:
-            self._index.reload()
-            self._seen_meta = stamp
+        if stamp == self._seen_meta:
+            return
+        # Another process's writer can commit a merge and delete the merged
+        # segments' files between our reading meta.json and opening them (its
+        # garbage collection knows only its own readers): read again.
+        for attempt in range(_RELOAD_ATTEMPTS):
+            try:
+                self._index.reload()
+                break
+            except (OSError, ValueError) as err:
+                if attempt == _RELOAD_ATTEMPTS - 1:
+                    raise SearchIndexError(
+                        f"cannot reload the search index at {self.path}: {err}"
+                    ) from err
+                time.sleep(0.02 * (attempt + 1))
+                stamp = self._meta_stamp()
+        self._seen_meta = stamp
 
     @property
     def last_seq(self) -> int:
