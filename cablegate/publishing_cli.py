@@ -6,6 +6,9 @@ they work on the raw archive (accounts, release times of unreleased cables).
     cablegate user add NAME --role editor|admin [--password-stdin]
     cablegate user list | passwd NAME | disable NAME | enable NAME
     cablegate release --at "YYYY-MM-DD HH:MM" (REFID... | --query QUERY) [--dry-run]
+    cablegate redact REFID (--text TEXT [--occurrence N] | --start S --end E) --reason R
+    cablegate redact REFID --list
+    cablegate unredact REFID [--id N]...
 """
 
 from __future__ import annotations
@@ -184,6 +187,134 @@ def release(refids, at_text, query, unreleased, dry_run, by, list_all, db_url) -
     click.echo(f"scheduled {done} cable(s) for {at:%Y-%m-%d %H:%M} UTC")
 
 
+# --------------------------------------------------------------------------- redactions
+
+INDEX_SYNC_SECONDS = 30.0
+
+
+def _index_option():
+    from .archive_cli import index_option
+
+    return index_option
+
+
+def _sync_search_index(engine, db_url: str | None, index_dir: str | None) -> None:
+    """Apply the change to the public search index now (as the admin pages do),
+    so no search shows a redacted word after the command returns. Another
+    process may hold the index writer (a server's sync): retry for a while."""
+    import time
+
+    from .db import index_path
+    from .indexer import open_index, sync_now
+    from .search import SearchIndex, SearchIndexError
+
+    path = index_path(db_url, index_dir)
+    if not SearchIndex.exists(path):
+        return  # no index yet: whoever builds it reads through the gate
+    deadline = time.monotonic() + INDEX_SYNC_SECONDS
+    while True:
+        try:
+            sync_now(engine, open_index(path))
+            click.echo(f"search index {path} updated")
+            return
+        except SearchIndexError as err:
+            if time.monotonic() > deadline:
+                raise click.ClickException(
+                    f"the change is stored and every page shows it, but the search index "
+                    f"could not be updated ({err}); run `cablegate index sync`"
+                ) from None
+            time.sleep(0.5)
+
+
+def _print_redactions(engine, refid: str) -> None:
+    from .publishing import list_redactions
+
+    with engine.connect() as conn:
+        rows = list_redactions(conn, refid)
+    if not rows:
+        click.echo(f"{refid}: no redactions")
+    for row in rows:
+        lifted = row["lifted_at"]
+        state = "active" if lifted is None else f"lifted {lifted:%Y-%m-%d %H:%M}"
+        where = ("" if row["start_offset"] is None
+                 else f" {row['field']} {row['start_offset']}-{row['end_offset']}")
+        click.echo(f"{row['id']}\t{state}\t{row['created_by']}{where}\t"
+                   f"{row['span_text']!r}\t{row['reason']}")
+
+
+@click.command()
+@click.argument("refid")
+@click.option("--text", default=None, help="The words to redact (case and line breaks ignored).")
+@click.option("--occurrence", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Which match of --text, counting from 1.")
+@click.option("--start", type=click.IntRange(min=0), default=None,
+              help="Start offset in --field (instead of --text).")
+@click.option("--end", type=click.IntRange(min=0), default=None, help="End offset (exclusive).")
+@click.option("--field", type=click.Choice(["body", "header"]), default="body", show_default=True)
+@click.option("--reason", default=None, help="Why (kept in the audit log; required to redact).")
+@click.option("--by", default="cli", show_default=True, help="Editor name for the audit log.")
+@click.option("--list", "list_only", is_flag=True, help="List the cable's redactions only.")
+@db_option
+@_index_option()
+def redact(refid, text, occurrence, start, end, field, reason, by, list_only, db_url,
+           index_dir) -> None:
+    """Redact a span of REFID: the public sees XXXXXXXXXXXX in its place everywhere
+    (pages, search, feeds, API, exports); editors still see the original.
+
+    The span is widened to whole words; every other occurrence of the same words
+    in the cable is redacted too (the gate matches text, not offsets).
+    """
+    from .publishing import PublishingError, add_redaction, occurrences
+
+    engine = _engine(db_url)
+    if list_only:
+        _print_redactions(engine, refid)
+        return
+    if text is None and (start is None or end is None):
+        raise click.UsageError("give --text, or --start and --end")
+    if not (reason or "").strip():
+        raise click.UsageError("give a --reason")
+    try:
+        new_id, span = add_redaction(engine, refid, reason=reason, by=by, field=field,
+                                     start=start, end=end, text=text, occurrence=occurrence)
+    except PublishingError as err:
+        raise click.ClickException(str(err)) from None
+    from .store import get_record
+
+    with engine.connect() as conn:
+        counts = occurrences(get_record(conn, refid) or {}, span.text)
+    click.echo(f"redaction {new_id} on {refid}: {span.field} {span.start}-{span.end} "
+               f"{span.text!r} ({counts['total']} occurrence(s) redacted"
+               + (f", {counts['inside_words']} inside longer words" if counts["inside_words"]
+                  else "") + ")")
+    _sync_search_index(engine, db_url, index_dir)
+
+
+@click.command()
+@click.argument("refid")
+@click.option("--id", "ids", type=int, multiple=True,
+              help="A redaction to lift (repeatable; default: every active one).")
+@click.option("--by", default="cli", show_default=True, help="Editor name for the audit log.")
+@db_option
+@_index_option()
+def unredact(refid, ids, by, db_url, index_dir) -> None:
+    """Lift redactions of REFID; a public cable gets its original text as a new revision."""
+    from .publishing import PublishingError
+    from .publishing import unredact as lift
+
+    engine = _engine(db_url)
+    try:
+        done = lift(engine, refid, list(ids) or None, by=by)
+    except PublishingError as err:
+        raise click.ClickException(str(err)) from None
+    lifted = ", ".join(map(str, done.lifted))
+    click.echo(f"lifted redaction(s) {lifted} of {refid}"
+               + (f"; revision {done.revision} published" if done.revision else ""))
+    _sync_search_index(engine, db_url, index_dir)
+
+
 def register(cli: click.Group) -> None:
     cli.add_command(user)
     cli.add_command(release)
+    cli.add_command(redact)
+    cli.add_command(unredact)

@@ -175,6 +175,47 @@ def test_redaction_reaches_every_public_surface_and_keeps_lines(engine, tmp_path
     index.close()
 
 
+def test_cli_redact_and_unredact(engine, db_url, tmp_path):
+    # The CLI runs on the real clock, after NOW: 07MOSCOW1 is public.
+    index_dir = str(tmp_path / "index")
+    index = open_index(index_dir)
+    sync_index(engine, index)
+    index.close()
+    runner = CliRunner()
+    where = ["--db", db_url, "--index", index_dir]
+    done = runner.invoke(cli, ["redact", "07MOSCOW1", "--text", "zarkovian", "--occurrence", "2",
+                               "--reason", "protects a source", "--by", "cli-ed", *where])
+    assert done.exit_code == 0, done.output
+    assert "'ZARKOVIAN'" in done.output and "3 occurrence(s) redacted" in done.output
+    assert "search index" in done.output and "updated" in done.output
+    # Applied to the index before the command returned: no search finds the word.
+    index = open_index(index_dir)
+    assert index.search("zarkovian").total == 0
+    assert "ZARKOVIAN" not in repr(index.search("convoy").results).upper()
+    index.close()
+    assert "ZARKOVIAN" not in repr(public(engine, now=None).get_cable("07MOSCOW1")).upper()
+    listed = runner.invoke(cli, ["redact", "07MOSCOW1", "--list", *where])
+    assert listed.exit_code == 0 and "active\tcli-ed body" in listed.output
+    assert "protects a source" in listed.output
+    # Bad requests change nothing and say why.
+    for args, code, message in [
+        (["--text", "nowhere", "--reason", "x"], 1, "does not occur"),
+        (["--text", "zarkovian"], 2, "--reason"),
+        (["--reason", "x"], 2, "--text"),
+    ]:
+        bad = runner.invoke(cli, ["redact", "07MOSCOW1", *args, *where])
+        assert bad.exit_code == code and message in bad.output, bad.output
+    assert runner.invoke(cli, ["redact", "99NOWHERE1", "--text", "x", "--reason", "x",
+                               *where]).exit_code == 1
+    lifted = runner.invoke(cli, ["unredact", "07MOSCOW1", "--by", "cli-ed", *where])
+    assert lifted.exit_code == 0 and "revision 2 published" in lifted.output, lifted.output
+    index = open_index(index_dir)
+    assert index.search("zarkovian").total == 1
+    index.close()
+    assert runner.invoke(cli, ["unredact", "07MOSCOW1", *where]).exit_code == 1
+    assert kinds_logged(engine, "07MOSCOW1")[-3:] == ["redaction", "redaction", "text"]
+
+
 def test_unredaction_publishes_a_new_revision(engine, tmp_path):
     rid, _ = publishing.add_redaction(engine, "07MOSCOW1", text="zarkovian", reason="source",
                                       by="ed", now=NOW)
