@@ -4,6 +4,7 @@ Prints figures, asserts nothing (docs/performance.md, section "Parsing"):
 
     python3 bench/parse.py                  # all sections
     python3 bench/parse.py html csv         # some of: floor, html, text, csv, fields, adversarial
+    python3 bench/parse.py compare [REV [PASSES]]   # working tree vs. git revision (HEAD)
 
 * floor: the issue's reference floor on the same pages -- read each file, cut
   the two <pre> blocks with one regex, unescape -- measured here too, so the
@@ -18,6 +19,10 @@ Prints figures, asserts nothing (docs/performance.md, section "Parsing"):
 * fields: build_record alone on the 1,601 pages' RawCables (the field parser's
   share of the html figure).
 * adversarial: seconds for 1 MB and 10 MB hostile inputs through build_record.
+* compare: the working tree's readers and field parser against those of a git
+  revision (``git archive``, imported as ``cablegate_base``), alternating pass
+  by pass in this one process on the same inputs -- the way to see a gain
+  smaller than the machine's load swings.
 
 Each figure is the best CPU time (time.process_time) of a few runs: the machine
 is shared, and wall-clock time would include the other processes' load. The
@@ -168,6 +173,70 @@ def bench_adversarial() -> None:
         print(f"adversarial {label:<40} {seconds:6.3f} s")
 
 
+def load_base_package(revision: str, folder: Path):
+    """The ``cablegate`` package of a git revision (``git archive``: read-only),
+    imported as ``cablegate_base`` so that it runs beside the working tree's.
+    The package uses relative imports only, so it works under another name."""
+    import importlib
+    import io
+    import subprocess
+    import tarfile
+
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", revision, "cablegate"],
+                             check=True, capture_output=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        if hasattr(tarfile, "data_filter"):  # Python >= 3.11.4
+            tar.extractall(folder, filter="data")
+        else:  # our own repository's archive
+            tar.extractall(folder)  # noqa: S202
+    (folder / "cablegate").rename(folder / "cablegate_base")
+    sys.path.insert(0, str(folder))
+    return importlib.import_module("cablegate_base.parse")
+
+
+def alternate(label: str, runs: dict, cables: int, passes: int) -> None:
+    """Best CPU time of each variant, the variants alternating pass by pass
+    (the machine's load changes from minute to minute, more than the gain)."""
+    best = {name: float("inf") for name in runs}
+    for _ in range(passes):
+        for name, fn in runs.items():
+            start = time.process_time()
+            fn()
+            best[name] = min(best[name], time.process_time() - start)
+    base, new = best["base"], best["new"]
+    print(f"{label:<44} base {cables / base:>6,.0f}/s ({base / cables * 1e3:.3f} ms)  "
+          f"new {cables / new:>6,.0f}/s ({new / cables * 1e3:.3f} ms)  {base / new:.2f}x")
+
+
+def bench_compare(revision: str = "HEAD", passes: int = 20, rows: int = 1000) -> None:
+    """The working tree against ``revision`` (default HEAD), same inputs, same process
+    (short passes, many of them: more chances that one falls in a quiet moment)."""
+    with tempfile.TemporaryDirectory() as folder:
+        base_parse = load_base_package(revision, Path(folder) / "base")
+        import cablegate_base.formats as base_formats
+        import cablegate_base.telegram as base_telegram
+
+        def count(parse_inputs_fn, paths: list) -> int:
+            return sum(1 for item in parse_inputs_fn(paths) if isinstance(item, dict))
+
+        csv_path = Path(folder) / "cables.csv"
+        written = write_cables_csv(csv_path, rows)
+        assert count(parse_inputs, [csv_path]) == count(base_parse.parse_inputs, [csv_path])
+        alternate(f"cables.csv rows ({written:,}), full pipeline", {
+            "base": lambda: count(base_parse.parse_inputs, [csv_path]),
+            "new": lambda: count(parse_inputs, [csv_path])}, written, passes)
+        pages = len(sorted(HTML.rglob("*.html")))
+        alternate(f"2011-04 pages ({pages:,}), full pipeline", {
+            "base": lambda: count(base_parse.parse_inputs, [HTML]),
+            "new": lambda: count(parse_inputs, [HTML])}, pages, passes)
+        raws = [raw for raw in read_inputs([HTML]) if isinstance(raw, RawCable)]
+        base_raws = [raw for raw in base_formats.read_inputs([HTML])
+                     if not isinstance(raw, Exception)]
+        alternate("build_record alone (2011-04 RawCables)", {
+            "base": lambda: [base_telegram.build_record(r) for r in base_raws],
+            "new": lambda: [build_record(r) for r in raws]}, len(raws), passes)
+
+
 SECTIONS = {"floor": bench_floor, "html": bench_html, "text": bench_text, "csv": bench_csv,
             "fields": bench_fields, "adversarial": bench_adversarial}
 
@@ -176,6 +245,9 @@ def main(argv: list[str]) -> int:
     if not CORPUS.is_dir():
         print("../shared/corpus is not present", file=sys.stderr)
         return 1
+    if argv[:1] == ["compare"]:  # compare [REVISION [PASSES]]: not part of the default run
+        bench_compare(*argv[1:2], *(int(a) for a in argv[2:3]))
+        return 0
     for name in argv or list(SECTIONS):
         SECTIONS[name]()
     return 0
