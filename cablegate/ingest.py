@@ -2,12 +2,12 @@
 
 Pipeline, so parsing, storing and indexing overlap on a small machine:
 
-* ``--jobs`` parse worker *processes* (default: one per core, at most 4) read
-  the inputs; each parses the fields of every other chunk of ``batch`` inputs
-  (reading is cheap, field parsing is not), reduces the records with
-  ``store.prepare`` (hashes, JSON) and sends one ``Batch`` per chunk through a
-  bounded queue, so memory stays constant whatever the input size and the
-  batches come back in input order;
+* ``--jobs`` parse worker *processes* (default: one per core, at most 4) walk
+  the inputs; each reads and parses every other chunk of ``batch`` inputs
+  (the others' inputs are only counted: a CSV row framed, a file sniffed),
+  reduces the records with ``store.prepare`` (hashes, JSON) and sends one
+  ``Batch`` per chunk through a bounded queue, so memory stays constant
+  whatever the input size and the batches come back in input order;
 * the main process writes each batch in one transaction (``store.write_batch``)
   and builds the changed cables' public documents (``PublicArchive``);
 * an index writer process (``IndexWriterProcess``) adds them to the tantivy
@@ -154,22 +154,33 @@ def parse_batches(paths: list[str], chunk: int, shard: int = 0, shards: int = 1)
 
     Inputs are numbered in reading order and cut into chunks of ``chunk``;
     worker ``shard`` of ``shards`` parses chunks ``shard``, ``shard + shards``,
-    ... (reading an input is cheap, parsing its fields is not), one batch per
-    chunk, so the ingest process can put them back in input order.
+    ... , one batch per chunk, so the ingest process can put them back in
+    input order. The readers hand the other workers' inputs over unparsed
+    (``Skipped``: a CSV row is only framed, a file only sniffed), so each
+    input is read in full by one worker only.
     """
     from .errors import ParseError
-    from .formats import read_inputs
+    from .formats import Skipped, read_inputs
     from .parse import record_from_raw
 
     meter = _ByteMeter()
     batch, current = Batch(), 0
-    for number, raw in enumerate(read_inputs(paths)):
+    upcoming = [0]  # the number of the input the reader is about to yield
+
+    def mine() -> bool:
+        return (upcoming[0] // chunk) % shards == shard
+
+    for number, raw in enumerate(read_inputs(paths, mine if shards > 1 else None)):
+        upcoming[0] = number + 1
         if number // chunk != current:
             if current % shards == shard:
                 batch.done_bytes = meter.done
                 yield batch
                 batch = Batch()
             current = number // chunk
+        if isinstance(raw, Skipped):
+            meter.see(raw.path, raw.size)
+            continue
         if isinstance(raw, ParseError):
             meter.see(raw.path, 0)
             if current % shards == shard:

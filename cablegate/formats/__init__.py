@@ -6,6 +6,10 @@ Public interface (used by ``cablegate.parse``):
   directories (recursively, sorted) and ``-`` (stdin); detects each file's
   format from its content; yields one ``RawCable`` per cable, or a
   ``ParseError`` (yielded, not raised) for each rejected file or CSV row.
+* ``read_inputs(paths, keep)``: the same, but every input for which ``keep()``
+  says False (asked once per input, in order, before it is parsed) comes as a
+  ``Skipped`` placeholder, unparsed: ingest's parse workers each parse their
+  share and only count the rest.
 * ``raw_from_text(text, path, reference_id=None) -> RawCable``: one cable from
   a text in any single-cable format; raises ``ParseError``.
 
@@ -61,9 +65,9 @@ from typing import BinaryIO
 from ..errors import ParseError
 from ..record import RawCable
 from . import cablegate_html, cables_csv, jsonl, pdf, plaintext, plusd, repost
-from ._common import fail
+from ._common import Keep, Skipped, fail
 
-__all__ = ["read_inputs", "raw_from_text", "raw_from_bytes"]
+__all__ = ["read_inputs", "raw_from_text", "raw_from_bytes", "Skipped"]
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_LINE_CHARS = 4 * 1024 * 1024
@@ -80,17 +84,20 @@ _CONTROL_BYTES = bytes([*range(0, 9), 11, *range(14, 32), 127])
 _HTML_START = re.compile(r"\s*(?:<\?xml|<!DOCTYPE|<html|<head|<body|<table|<div|<pre|<code)", re.I)
 
 
-def read_inputs(paths: Iterable[str | Path]) -> Iterator[RawCable | ParseError]:
-    """Every cable in ``paths`` (files, directories, ``-``), in order; errors yielded."""
+def read_inputs(
+    paths: Iterable[str | Path], keep: Keep | None = None
+) -> Iterator[RawCable | ParseError | Skipped]:
+    """Every cable in ``paths`` (files, directories, ``-``), in order; errors
+    yielded; the inputs ``keep`` declines as ``Skipped``."""
     for given in paths:
         name = os.fspath(given)
         if name == STDIN:
-            yield from read_stream(sys.stdin.buffer, "<stdin>")
+            yield from read_stream(sys.stdin.buffer, "<stdin>", keep)
         elif os.path.isdir(name):
             for file in walk(name):
-                yield from read_file(file)
+                yield from read_file(file, keep)
         else:
-            yield from read_file(name)
+            yield from read_file(name, keep)
 
 
 def walk(directory: str) -> Iterator[str]:
@@ -108,7 +115,7 @@ def is_documentation(name: str) -> bool:
     )
 
 
-def read_file(path: str) -> Iterator[RawCable | ParseError]:
+def read_file(path: str, keep: Keep | None = None) -> Iterator[RawCable | ParseError | Skipped]:
     try:
         handle = open(path, "rb")  # closed by the with block below
     except FileNotFoundError:
@@ -119,18 +126,23 @@ def read_file(path: str) -> Iterator[RawCable | ParseError]:
         return
     with handle:
         try:
-            yield from read_stream(handle, path)
+            yield from read_stream(handle, path, keep)
         except OSError as err:  # e.g. an I/O error half way through
             yield ParseError(f"cannot read: {err.strerror or err}", path=path)
 
 
-def read_stream(stream: BinaryIO, path: str) -> Iterator[RawCable | ParseError]:
+def read_stream(
+    stream: BinaryIO, path: str, keep: Keep | None = None
+) -> Iterator[RawCable | ParseError | Skipped]:
     """The cables in one input stream: streamed formats chunk by chunk, others whole."""
     head = stream.read(SNIFF_BYTES)
     if cables_csv.looks_like(head) or jsonl.looks_like(head):
         chunks = chain([head], iter(lambda: stream.read(CHUNK_BYTES), b""))
         module = cables_csv if cables_csv.looks_like(head) else jsonl
-        yield from module.read(chunks, path)
+        yield from module.read(chunks, path, keep)
+        return
+    if keep is not None and not keep():
+        yield Skipped(path, _stream_size(stream, len(head)))
         return
     if not pdf.looks_like(head) and (b"\x00" in head or head.startswith(_UTF16_BOMS)):
         yield ParseError(_binary_reason(head), path=path)  # without reading the rest
@@ -149,6 +161,13 @@ def read_stream(stream: BinaryIO, path: str) -> Iterator[RawCable | ParseError]:
         yield err
     except RecursionError:
         yield ParseError("input nested too deeply to read", path=path)
+
+
+def _stream_size(stream: BinaryIO, default: int) -> int:
+    try:
+        return os.fstat(stream.fileno()).st_size
+    except (OSError, ValueError, AttributeError):
+        return default
 
 
 def raw_from_bytes(data: bytes, path: str, reference_id: str | None = None) -> RawCable:

@@ -9,11 +9,26 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
 from ..errors import ParseError
 from ..record import RawCable
+
+# Asked once per input, in reading order, just before it is parsed: False
+# leaves it to another reader (ingest's parse workers share the inputs).
+Keep = Callable[[], bool]
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """An input ``keep`` left to another reader: counted in order, not parsed."""
+
+    path: str
+    size: int  # its bytes (for progress)
+
 
 # The sentence WikiLeaks put in front of cables it only had part of.
 PARTIAL_NOTICE = (

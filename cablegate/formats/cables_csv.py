@@ -36,7 +36,7 @@ from collections.abc import Iterable, Iterator
 
 from ..errors import ParseError
 from ..record import RawCable
-from ._common import raw_cable, trim_text
+from ._common import Keep, Skipped, raw_cable, trim_text
 
 FORMAT = "cables-csv"
 COLUMNS = 8
@@ -297,9 +297,15 @@ def _checked_fields(text: str, path: str, row: int, where: str) -> list[str]:
     return fields
 
 
-def read(chunks: Iterable[bytes], path: str) -> Iterator[RawCable | ParseError]:
-    """Every record of a cables.csv stream, as RawCable or ParseError (never raised)."""
+def read(
+    chunks: Iterable[bytes], path: str, keep: Keep | None = None
+) -> Iterator[RawCable | ParseError | Skipped]:
+    """Every record of a cables.csv stream, as RawCable or ParseError (never
+    raised); the rows ``keep`` declines as ``Skipped``, not decoded."""
     for row, line, record in frame_records(_without_bom(chunks)):
+        if keep is not None and not keep():
+            yield Skipped(path, len(record) if record is not None else 0)
+            continue
         if record is None:
             yield ParseError(
                 f"record starting at line {line} is longer than {MAX_RECORD_BYTES:,} bytes "

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 
 from ..errors import ParseError
 from ..record import FIELDS, RawCable, Record
+from ._common import Keep, Skipped
 
 FORMAT = "jsonl"
 MAX_LINE_BYTES = 256 * 1024 * 1024
@@ -78,8 +79,11 @@ def check_record(obj: object) -> Record:
     return {key: obj[key] for key in FIELDS}
 
 
-def read(chunks: Iterable[bytes], path: str) -> Iterator[RawCable | ParseError]:
-    """Every record of a JSON Lines stream (RawCable with ``record`` set) or ParseError."""
+def read(
+    chunks: Iterable[bytes], path: str, keep: Keep | None = None
+) -> Iterator[RawCable | ParseError | Skipped]:
+    """Every record of a JSON Lines stream (RawCable with ``record`` set) or
+    ParseError; the lines ``keep`` declines as ``Skipped``, not decoded."""
     for number, line in iter_lines(chunks, MAX_LINE_BYTES):
         if line is None:
             yield ParseError(f"line longer than {MAX_LINE_BYTES >> 20} MB", path=path, row=number)
@@ -87,6 +91,9 @@ def read(chunks: Iterable[bytes], path: str) -> Iterator[RawCable | ParseError]:
         if number == 1:
             line = line.removeprefix(b"\xef\xbb\xbf")
         if not line.strip():
+            continue
+        if keep is not None and not keep():
+            yield Skipped(path, len(line))
             continue
         try:
             record = check_record(json.loads(line))
