@@ -48,6 +48,45 @@ QUERIES = [
 ]
 
 
+def tree_cpu(pid: int) -> tuple[float, float]:
+    """CPU seconds (user, system) used so far by process ``pid`` and its descendants
+    (the server's workers): with requests served, the cost per request whatever
+    else the shared machine is running."""
+    parents: dict[int, int] = {}
+    times: dict[int, tuple[float, float]] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry)] = int(fields[1])
+        times[int(entry)] = (int(fields[11]) / tick, int(fields[12]) / tick)
+    user = system = 0.0
+    todo = [pid]
+    while todo:
+        current = todo.pop()
+        user += times.get(current, (0.0, 0.0))[0]
+        system += times.get(current, (0.0, 0.0))[1]
+        todo += [child for child, parent in parents.items() if parent == current]
+    return user, system
+
+
+def empty_views(db_url: str) -> None:
+    """Delete the stored search and browse pages (cable pages stay)."""
+    import sqlite3
+
+    from cablegate.web.pagestore import default_path
+
+    path = default_path(db_url)
+    if path.exists():
+        with sqlite3.connect(path) as db:
+            db.execute("DELETE FROM views")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -143,19 +182,24 @@ def _load(port: int, paths: list[str], clients: int, seconds: float, out) -> Non
                                for i in range(clients)))
         return time.perf_counter() - started
 
+    cpu = time.process_time()
     elapsed = asyncio.run(main())
-    out.send((latencies, errors, elapsed))
+    out.send((latencies, errors, elapsed, time.process_time() - cpu))
 
 
-def run_load(port: int, paths: list[str], clients: int, seconds: float) -> dict:
+def run_load(port: int, paths: list[str], clients: int, seconds: float,
+             server_pid: int | None = None) -> dict:
+    server_cpu = tree_cpu(server_pid) if server_pid else (0.0, 0.0)
     parent, child = multiprocessing.Pipe()
     process = multiprocessing.Process(target=_load, args=(port, paths, clients, seconds, child))
     process.start()
     while not parent.poll(1.0):
         if not process.is_alive():
             raise RuntimeError("the load process died (see its traceback above)")
-    latencies, errors, elapsed = parent.recv()
+    latencies, errors, elapsed, client_cpu = parent.recv()
     process.join()
+    after = tree_cpu(server_pid) if server_pid else (float("nan"), float("nan"))
+    server_user, server_system = after[0] - server_cpu[0], after[1] - server_cpu[1]
     latencies.sort()
     n = len(latencies)
 
@@ -166,6 +210,10 @@ def run_load(port: int, paths: list[str], clients: int, seconds: float) -> dict:
         "requests": n, "errors": len(errors), "rps": n / elapsed if elapsed else 0.0,
         "p50_ms": pct(0.50), "p99_ms": pct(0.99),
         "mean_ms": statistics.fmean(latencies) * 1000 if n else float("nan"),
+        "server_cpu_us": (server_user + server_system) / n * 1e6 if n else float("nan"),
+        "server_system_us": server_system / n * 1e6 if n else float("nan"),
+        "client_cpu_us": client_cpu / n * 1e6 if n else float("nan"),
+        "load_avg": os.getloadavg()[0],
     }
 
 
@@ -202,11 +250,19 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=20000, help="random cables to draw from")
     parser.add_argument("--warm", type=int, default=-1,
                         help="cables to request once before measuring (-1: all sampled)")
+    parser.add_argument("--warm-views", action="store_true",
+                        help="request every browse/search path once before measuring it "
+                        "(what a long-running server has stored; default: start cold)")
+    parser.add_argument("--cold-views", action="store_true",
+                        help="first empty the stored search/browse pages of the page store "
+                        "(<db>.pages), to measure them rendered on first request")
     parser.add_argument("--scenarios", default="cable,browse,search")
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args()
 
     paths = sample_paths(args.db, args.sample)
+    if args.cold_views:
+        empty_views(args.db)
     port = args.port or free_port()
     command = [sys.executable, "-m", "cablegate", "serve", "--db", args.db, "--port", str(port),
                "--workers", str(args.workers)]
@@ -233,11 +289,18 @@ def main() -> None:
                 print(f"warm: {count} cable pages rendered in {seconds:.1f} s "
                       f"({count / seconds:.0f}/s)", flush=True)
                 scenario_paths = scenario_paths[:count]
-            result = run_load(port, scenario_paths, args.clients, args.seconds)
+            elif scenario != "cable" and args.warm_views:
+                seconds = warm(port, scenario_paths, args.clients)
+                print(f"warm: {len(scenario_paths)} {scenario} pages in {seconds:.1f} s",
+                      flush=True)
+            result = run_load(port, scenario_paths, args.clients, args.seconds, server.pid)
             results[scenario] = result
             print(f"{scenario:7s} {result['rps']:8.0f} req/s  p50 {result['p50_ms']:6.1f} ms  "
                   f"p99 {result['p99_ms']:6.1f} ms  ({result['requests']} requests, "
-                  f"{result['errors']} errors, {args.clients} clients, {args.workers} workers)",
+                  f"{result['errors']} errors, {args.clients} clients, {args.workers} workers)"
+                  f"  CPU/request: server {result['server_cpu_us']:.0f} µs "
+                  f"({result['server_system_us']:.0f} in the kernel), "
+                  f"client {result['client_cpu_us']:.0f} µs; load avg {result['load_avg']:.1f}",
                   flush=True)
         print(json.dumps(results))
     finally:

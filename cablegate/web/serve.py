@@ -39,12 +39,12 @@ def archive_from_env() -> Any:
 
 def app_from_env() -> Any:
     """The uvicorn factory: one app per worker process, configured from the environment."""
-    from .app import create_app
+    from .app import create_app, front_door
     from .pagestore import default_path
 
     pages = os.environ.get(ENV_PAGES) or default_path(os.environ.get(ENV_DB) or None)
-    return create_app(archive_from_env, base_url=os.environ.get(ENV_BASE_URL, ""),
-                      page_store=pages)
+    return front_door(create_app(archive_from_env, base_url=os.environ.get(ENV_BASE_URL, ""),
+                                 page_store=pages))
 
 
 class IndexSyncer(threading.Thread):
