@@ -151,3 +151,130 @@ def test_export_site_with_worker_processes_matches_one_process(demo_db, tmp_path
     assert names == sorted(mirror_files(two))
     for name in names:
         assert (one / name).read_bytes() == (two / name).read_bytes(), name
+
+
+def _words(text: str | None) -> list[str]:
+    return [w.strip(".,;:()'\"").upper() for w in (text or "").split()]
+
+
+def _own_words(archive) -> dict[str, list[str]]:
+    """refid -> words of its body in no other public cable's text (demo texts are
+    generated from templates: few cables have one)."""
+    words = {r["reference_id"]: r for r in archive.iter_records()}
+    seen: dict[str, set[str]] = {}
+    for refid, r in words.items():
+        for w in set(_words(r["body"]) + _words(r["subject"])):
+            seen.setdefault(w, set()).add(refid)
+    return {refid: [w for w in _words(r["body"])
+                    if len(w) > 3 and w.isalpha() and seen[w] == {refid}]
+            for refid, r in words.items()}
+
+
+def _gate_cases(url: str) -> dict[str, str]:
+    """Make the demo archive show every part of the gate on a cable page: a redacted
+    body word and subject word, a lifted redaction (new revision, older one still
+    redacted), approved comment and trackback, a cable citing an embargoed one."""
+    from sqlalchemy import select
+
+    from cablegate import discussion as disc
+    from cablegate import publishing
+    from cablegate.db import get_engine, utcnow
+    from cablegate.schema import cables, links
+    from cablegate.store import set_release_at
+
+    engine = get_engine(url)
+    archive = public(url)
+    now = utcnow()
+    with engine.connect() as conn:
+        public_ids = set(conn.execute(select(cables.c.reference_id)
+                                      .where(cables.c.release_at <= now)).scalars())
+        revised = sorted(conn.execute(select(cables.c.reference_id).where(
+            cables.c.revision_count > 1, cables.c.release_at <= now)).scalars())
+        pairs = conn.execute(select(links.c.source_id, links.c.target_id)
+                             .order_by(links.c.source_id, links.c.position)).all()
+    own = _own_words(archive)
+    cited = [(s, t) for s, t in pairs if s in public_ids and t in public_ids]
+    cited.sort(key=lambda pair: not own[pair[1]])  # targets with a word of their own first
+    assert revised and len(cited) >= 2 and own[cited[0][1]]
+    citing, target = cited[0]  # citing's subject gets a redaction: target's "cited by" shows it
+    record = archive.get_cable(citing)
+    # A span applies to every text field: a subject word also in the body redacts both.
+    word = next(w for w in record["subject"].split()
+                if len(w) > 3 and w.isalpha() and w.upper() in record["body"].upper())
+    publishing.add_redaction(engine, citing, reason="test", by="ed", text=word)
+    body_word = own[target][0]
+    publishing.add_redaction(engine, target, reason="test", by="ed", text=body_word)
+    posted = disc.submit_comment(engine, archive, target, disc.CommentInput(
+        "Reader", "r@example.org", None, f"See #par1, not {body_word}."), "client-1")
+    disc.moderate(engine, "comment", [posted.id], "approve", by="ed")
+    ping = disc.submit_trackback(engine, archive, target, disc.TrackbackInput(
+        "https://blog.example.org/post", "A post", f"About {body_word}", "Blog"), "client-2")
+    disc.moderate(engine, "trackback", [ping.id], "approve", by="ed")
+    lifted = cited[1][0] if cited[1][0] not in (citing, target) else revised[-1]
+    lift_word = next(w for w in archive.get_cable(lifted)["body"].split()
+                     if len(w) > 6 and w.isalpha())
+    rid, _ = publishing.add_redaction(engine, lifted, reason="test", by="ed", text=lift_word)
+    publishing.unredact(engine, lifted, [rid], by="ed")
+    embargoed_source, embargoed = cited[-1]
+    with engine.begin() as conn:
+        set_release_at(conn, [embargoed], now + timedelta(days=30), by="ed", now=now)
+    return {"redacted": target, "subject_redacted": citing, "revised": revised[0],
+            "lifted": lifted, "cites_embargoed": embargoed_source, "embargoed": embargoed,
+            "body_word": body_word}
+
+
+def test_batched_mirror_pages_equal_single_cable_renders(demo_db, tmp_path):
+    from cablegate.export import export_site
+    from cablegate.web.site import Site
+    from cablegate.web.url_builder import cable_path
+
+    cases = _gate_cases(demo_db)
+    archive = public(demo_db)
+    refids = sorted(r["reference_id"] for r in archive.iter_records())
+    assert cases["embargoed"] not in refids
+    # The batched gate read is the single one, for every cable, across chunk borders.
+    views = archive.cable_views([*refids, cases["embargoed"], "99NOWHERE1"], chunk=7)
+    assert views[cases["embargoed"]] is None and views["99NOWHERE1"] is None
+    for refid in refids:
+        assert views[refid] == archive.cable_view(refid), refid
+    record = views[cases["redacted"]]["record"]
+    assert cases["body_word"] not in record["body"] and "XXXXXXXXXXXX" in record["body"]
+    assert any("XXXXXXXXXXXX" in (c["subject"] or "") for c in record["cited_by"])
+    assert views[cases["redacted"]]["discussion"]["comments"]
+    assert len(views[cases["lifted"]]["revisions"]) >= 2
+    assert cases["embargoed"] in views[cases["cites_embargoed"]]["record"][
+        "unresolved_references"]
+
+    # The mirror's cable pages (batched, 2 processes) are the live site's single renders.
+    mirror = tmp_path / "mirror"
+    export_site(mirror, db_url=demo_db, workers=2, chunk=9)
+    site = Site(archive, static=True)
+    for name in ("redacted", "subject_redacted", "revised", "lifted", "cites_embargoed"):
+        page = site.cable_page(cases[name])
+        path = mirror / cable_path(cases[name], page.data["created"]).lstrip("/")
+        assert path.read_text() == page.html, name
+        twin = json.loads(path.with_suffix(".json").read_text())
+        assert twin == json.loads(json.dumps(page.data)), name
+        if name == "redacted":
+            assert cases["body_word"] not in page.html + path.with_suffix(".json").read_text()
+    # Browse pages (rows built for the mirror's templates) are the live site's too.
+    from cablegate.web.url_builder import browse_path, slugify
+
+    for kind in ("tag", "origin", "date", "classification"):
+        value = archive.facet_counts(kind)[0][0]
+        page = site.browse_page(kind, slugify(value), 0)
+        assert (mirror / browse_path(kind, value).lstrip("/")).read_text() == page.html, kind
+        twin = (mirror / browse_path(kind, value, 0, "json").lstrip("/")).read_text()
+        assert json.loads(twin) == json.loads(json.dumps(page.data)), kind
+    assert (mirror / "index.html").read_text() == site.home_page().html
+    pages = "\n".join(p.read_text() for p in mirror.rglob("*.*") if p.suffix != ".svg")
+    assert f"{cases['embargoed']}.html" not in pages
+
+
+@pytest.mark.parametrize("text", ["", "plain", "a & b < c > d 'e' \"f\"", "&amp; &#39;", "é\n\t<x>"])
+def test_cable_text_escaping_is_markupsafes(text):
+    from markupsafe import escape
+
+    from cablegate.web.cabletext import escape_text
+
+    assert escape_text(text) == str(escape(text))

@@ -58,6 +58,13 @@ class Span:
     after: str = ""
 
 
+def escape_text(text: str) -> str:
+    """What ``str(markupsafe.escape(text))`` gives, without a Markup object per
+    piece (a cable page escapes ~90 pieces: that was a tenth of its render)."""
+    return (text.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
+            .replace("'", "&#39;").replace('"', "&#34;"))
+
+
 def render(text: str, spans: Iterable[Span]) -> Markup:
     """``text`` escaped, with non-overlapping spans' markup around their ranges."""
     out: list[str] = []
@@ -65,13 +72,13 @@ def render(text: str, spans: Iterable[Span]) -> Markup:
     for span in sorted(spans):
         if span.start < pos:  # overlaps an earlier span: keep the text plain
             continue
-        out.append(str(escape(text[pos : span.start])))
+        out.append(escape_text(text[pos : span.start]))
         out.append(span.before)
-        out.append(str(escape(text[span.start : span.end])))
+        out.append(escape_text(text[span.start : span.end]))
         out.append(span.after)
         pos = span.end
-    out.append(str(escape(text[pos:])))
-    return Markup("".join(out))
+    out.append(escape_text(text[pos:]))
+    return Markup("".join(out))  # noqa: S704 - every piece of text escaped above
 
 
 def _abbr(start: int, end: int, title: str | None, cls: str | None = None) -> Span:

@@ -187,6 +187,11 @@ class Site:
             raise NotFound(refid)
         return self._cable_page(view["record"], view["revisions"], view["discussion"])
 
+    def cable_page_from_view(self, view: dict) -> Page:
+        """The page of one ``PublicArchive.cable_views`` entry (the static mirror
+        reads many cables at once, then renders each as ``cable_page`` would)."""
+        return self._cable_page(view["record"], view["revisions"], view["discussion"])
+
     def _cable_page(
         self, record: dict, revision_records: dict[int, dict] | None = None,
         discussion: dict | None = None,
@@ -388,12 +393,20 @@ class Site:
             raise NotFound(f"{kind}/{slug}_{page}")
         return self._browse_page(kind, value, page, sort, total, rows)
 
-    def browse_pages(self, kind: str, value: str) -> Iterator[Page]:
-        """Every page of one value, default sort, from one read (for the static mirror)."""
+    def browse_pages(
+        self, kind: str, value: str, first: int = 0, count: int | None = None
+    ) -> Iterator[Page]:
+        """Pages ``first`` to ``first + count - 1`` (default: every page) of one value,
+        default sort, from one read (for the static mirror, which splits big values)."""
         sort = DEFAULT_SORT[kind]
-        total, rows = self.archive.browse(kind, value, sort=sort, offset=0, limit=10_000_000)
-        for page in range(math.ceil(total / PAGE_SIZE)):
-            chunk = rows[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]
+        limit = 10_000_000 if count is None else count * PAGE_SIZE
+        total, rows = self.archive.browse(
+            kind, value, sort=sort, offset=first * PAGE_SIZE, limit=limit
+        )
+        for page in range(first, math.ceil(total / PAGE_SIZE)):
+            chunk = rows[(page - first) * PAGE_SIZE:(page - first + 1) * PAGE_SIZE]
+            if not chunk:
+                break
             yield self._browse_page(kind, value, page, sort, total, chunk)
 
     def _browse_page(
