@@ -69,9 +69,9 @@ def write_watermark(index: Any, when: datetime) -> None:
     path = _state_path(index)
     if path is None:
         return
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"released_until": when.isoformat()}))
-    os.replace(tmp, path)
+    from .search import replace_file
+
+    replace_file(path, json.dumps({"released_until": when.isoformat()}))
 
 
 # --------------------------------------------------------------------------- applying

@@ -104,6 +104,10 @@ class LiveSite:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        # The server's log in a file beside the archive: an unread pipe could fill
+        # and stall the server, and a 5xx is diagnosed from its traceback here.
+        self.log_path = Path(archive.index_dir).parent / f"serve-{self.port}.log"
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -121,16 +125,23 @@ class LiveSite:
             ],
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=self._log,
             cwd=str(ROOT),
         )
         self._wait()
+
+    def log_tail(self, chars: int = 4000) -> str:
+        """The end of the server's log (tracebacks of 5xx answers)."""
+        try:
+            return self.log_path.read_text(errors="replace")[-chars:]
+        except OSError:
+            return ""
 
     def _wait(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"server exited: {self.process.stderr.read().decode()[-2000:]}")
+                raise RuntimeError(f"server exited: {self.log_tail(2000)}")
             try:
                 if httpx.get(self.base + "/index.json", timeout=30).status_code == 200:
                     return
@@ -147,6 +158,7 @@ class LiveSite:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        self._log.close()
 
 
 @pytest.fixture(scope="session")

@@ -155,7 +155,7 @@ def test_readers_and_commenters_at_once(load_site):
     print(f"\nload: {total} requests in {elapsed:.1f} s ({total / elapsed:.0f}/s), "
           f"statuses {dict(tally.statuses)}, {len(tally.accepted)} comments accepted")
 
-    assert tally.errors == []
+    assert tally.errors == [], live.log_tail()
     assert total >= READERS  # every reader got through at least once
     assert len(tally.accepted) >= POSTERS
     with engine.connect() as conn:

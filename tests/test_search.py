@@ -833,3 +833,27 @@ def test_archive_embargo_and_redaction_reach_the_index(archive) -> None:
     hit = index.search(refid).results[0]
     assert hit.reference_id == refid
     assert marker not in _fold(hit.snippet_text + (hit.subject or ""))
+
+
+def _commit_meta_repeatedly(path: str, rounds: int) -> str:
+    try:
+        index = SearchIndex(path)
+        for seq in range(rounds):
+            index.commit(last_seq=seq)  # no pending documents: metadata only
+        return "ok"
+    except Exception as err:  # reported to the test, which shows it
+        return f"{type(err).__name__}: {err}"
+
+
+def test_processes_committing_one_index_at_once_do_not_collide(tmp_path) -> None:
+    """Web workers each sync and commit the same index: their metadata writes
+    must not trip over each other's temporary files (a 500 under load before)."""
+    import multiprocessing
+
+    path = str(tmp_path / "index")
+    SearchIndex(path).close()
+    with multiprocessing.get_context("spawn").Pool(3) as pool:
+        outcomes = pool.starmap(_commit_meta_repeatedly, [(path, 400)] * 3)
+    assert outcomes == ["ok"] * 3
+    assert SearchIndex(path).last_seq == 399
+    assert sorted(p.name for p in (tmp_path / "index").iterdir() if p.suffix == ".tmp") == []
