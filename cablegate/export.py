@@ -205,9 +205,23 @@ def _fixed_pages(site: Any, sink: FileSink) -> Written:
     done += _page_files(sink, site.about_page())
     done.append(sink.put("/404.html", site.not_found_page().html))
     done.append(sink.put(urls.feed_path(), atom_feed(site.archive, base_url=site.base_url)))
+    done.append(_site_comment_feed(site, sink))
     for kind in urls.BROWSE_KINDS:
         done += _page_files(sink, site.index_page(kind))
     return done
+
+
+def _site_comment_feed(site: Any, sink: FileSink) -> Any:
+    """The site-wide feed of the latest approved comments (as ``/comments.atom`` live)."""
+    from . import discussion as disc
+    from .web.discuss import comments_feed_path
+
+    read = getattr(site.archive, "latest_comments", None)  # stubs may lack it
+    items = read(disc.FEED_SIZE) if read is not None else []
+    return sink.put(comments_feed_path(), disc.comments_feed(
+        items, title="Cable Viewer: latest comments", self_path=comments_feed_path(),
+        page_path="/", base_url=site.base_url,
+    ))
 
 
 # Browse pages per task: a value with more pages is split (each part one read with
@@ -300,7 +314,23 @@ def _cable_files(site: Any, sink: FileSink, refids: list[str]) -> Written:
             page = site.cable_page_from_view(views[refid])
         done.append(sink.put(page.path, page.html))
         done.append(sink.put(page.json_path, _json_text(page.data)))
+        if (page.data.get("discussion") or {}).get("comments_feed"):
+            done.append(_comment_feed_file(site, sink, refid, views, page))
     return done
+
+
+def _comment_feed_file(site: Any, sink: FileSink, refid: str, views: Any, page: Any) -> Any:
+    """The cable's comment feed, as the live site serves it (approved comments,
+    redactions applied: from the same gate read as the page)."""
+    from . import discussion as disc
+    from .web.discuss import comments_feed_path
+
+    found = views[refid]["discussion"] if views is not None else site.archive.discussion(refid)
+    return sink.put(comments_feed_path(refid), disc.comments_feed(
+        found["comments"], title=f"Cable Viewer: comments on {refid}",
+        self_path=comments_feed_path(refid), page_path=page.path + "#comments",
+        base_url=site.base_url,
+    ))
 
 
 def _copy_static(writer: MirrorWriter) -> None:

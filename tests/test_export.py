@@ -245,6 +245,13 @@ def test_batched_mirror_pages_equal_single_cable_renders(demo_db, tmp_path):
     assert cases["embargoed"] in views[cases["cites_embargoed"]]["record"][
         "unresolved_references"]
 
+    # A comment still in the moderation queue: in no page or feed of the mirror.
+    from cablegate import discussion as disc
+    from cablegate.db import get_engine
+
+    disc.submit_comment(get_engine(demo_db), archive, cases["redacted"], disc.CommentInput(
+        "Newcomer", "n@example.org", None, "Pendingmarkerword here."), "client-3")
+
     # The mirror's cable pages (batched, 2 processes) are the live site's single renders.
     mirror = tmp_path / "mirror"
     export_site(mirror, db_url=demo_db, workers=2, chunk=9)
@@ -269,6 +276,26 @@ def test_batched_mirror_pages_equal_single_cable_renders(demo_db, tmp_path):
     assert (mirror / "index.html").read_text() == site.home_page().html
     pages = "\n".join(p.read_text() for p in mirror.rglob("*.*") if p.suffix != ".svg")
     assert f"{cases['embargoed']}.html" not in pages
+    assert "Pendingmarkerword" not in pages
+    # Comment feeds: the commented cable's (linked from its mirror page) and the site's.
+    from cablegate.web.discuss import comments_feed_path
+
+    feed_path = comments_feed_path(cases["redacted"])
+    feed = (mirror / feed_path.lstrip("/")).read_text()
+    page = site.cable_page(cases["redacted"])
+    assert f'href="{feed_path}"' in page.html
+    assert page.data["discussion"]["comments_feed"] == feed_path
+    assert feed == disc.comments_feed(
+        archive.discussion(cases["redacted"])["comments"],
+        title=f"Cable Viewer: comments on {cases['redacted']}", self_path=feed_path,
+        page_path=page.path + "#comments", base_url="")
+    assert ", not XXXXXXXXXXXX." in feed and cases["body_word"] not in feed
+    site_feed = (mirror / "comments.atom").read_text()
+    assert ", not XXXXXXXXXXXX." in site_feed and cases["body_word"] not in site_feed
+    # Cables without comments get no feed file and no link.
+    quiet = site.cable_page(cases["revised"])
+    assert "comments_feed" not in quiet.data["discussion"]
+    assert not (mirror / comments_feed_path(cases["revised"]).lstrip("/")).exists()
 
 
 @pytest.mark.parametrize("text", ["", "plain", "a & b < c > d 'e' \"f\"", "&amp; &#39;", "é\n\t<x>"])

@@ -191,6 +191,9 @@ def cable_discussion(
         "trackbacks": found["trackbacks"],
     }
     links = None
+    if static and found["comments"]:  # the mirror writes this feed (export.py)
+        links = {"feed": comments_feed_path(refid)}
+        data["comments_feed"] = links["feed"]
     if not static:
         site_base = escape(base_url) if base_url else Markup(BASE_PLACEHOLDER)  # noqa: S704
         subject = record.get("subject") or ""
