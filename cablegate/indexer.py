@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -236,6 +237,22 @@ def sync_if_due(engine: Engine, index: Any, *, now: Clock = None) -> bool:
         finally:
             _sync_lock.release()
     return True
+
+
+def wait_until_current(engine: Engine, index: Any, timeout: float) -> bool:
+    """Bring ``index`` up to the change log's head as it is now, so an editor's
+    redaction or withdrawal is in force in search when the caller says it is
+    done. Another process may hold the index writer (a server's sync, an
+    ingest): retry until ``timeout`` seconds. Whether the index got there."""
+    with engine.connect() as conn:
+        head = conn.execute(select(func.coalesce(func.max(changes.c.seq), 0))).scalar_one()
+    deadline = time.monotonic() + timeout
+    while int(index.last_seq or 0) < head:
+        sync_if_due(engine, index)
+        if int(index.last_seq or 0) >= head or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    return int(index.last_seq or 0) >= head
 
 
 def sync_now(engine: Engine, index: Any, *, now: Clock = None) -> dict[str, int]:

@@ -17,22 +17,7 @@ import sys
 
 import click
 
-db_option = click.option(
-    "--db", "db_url", envvar="CABLEGATE_DB", default=None, metavar="URL",
-    help="Database URL (env CABLEGATE_DB; default sqlite:///cablegate.db).",
-)
-
-
-def _engine(db_url: str | None):
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from .db import get_engine
-
-    try:
-        return get_engine(db_url)
-    except (SQLAlchemyError, OSError) as err:
-        message = " ".join(str(err).split())[:300]
-        raise click.ClickException(f"cannot open the database: {message}") from err
+from .archive_cli import db_option, index_option, open_engine
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -61,7 +46,7 @@ def user_add(name: str, role: str, password_stdin: bool, db_url: str | None) -> 
     from .accounts import AccountError, create_user
     from .db import writing
 
-    engine = _engine(db_url)
+    engine = open_engine(db_url)
     password = _read_password(password_stdin)
     try:
         with writing(engine) as conn:
@@ -77,7 +62,7 @@ def user_list(db_url: str | None) -> None:
     """List accounts."""
     from .accounts import list_users
 
-    with _engine(db_url).connect() as conn:
+    with open_engine(db_url).connect() as conn:
         for row in list_users(conn):
             state = "disabled" if row["disabled_at"] else "active"
             last = row["last_login_at"].strftime("%Y-%m-%d %H:%M") if row["last_login_at"] else "-"
@@ -93,7 +78,7 @@ def user_passwd(name: str, password_stdin: bool, db_url: str | None) -> None:
     from .accounts import AccountError, set_password
     from .db import writing
 
-    engine = _engine(db_url)
+    engine = open_engine(db_url)
     password = _read_password(password_stdin)
     try:
         with writing(engine) as conn:
@@ -108,7 +93,7 @@ def _set_disabled(name: str, disabled: bool, db_url: str | None) -> None:
     from .db import writing
 
     try:
-        with writing(_engine(db_url)) as conn:
+        with writing(open_engine(db_url)) as conn:
             set_disabled(conn, name, disabled, by="cli")
     except AccountError as err:
         raise click.ClickException(str(err)) from None
@@ -159,7 +144,7 @@ def release(refids, at_text, query, unreleased, dry_run, by, list_all, db_url) -
     from .publishing import plan_release as make_plan
     from .query import QuerySyntaxError
 
-    engine = _engine(db_url)
+    engine = open_engine(db_url)
     now = utcnow()
     try:
         at = parse_release_time(at_text)
@@ -192,38 +177,22 @@ def release(refids, at_text, query, unreleased, dry_run, by, list_all, db_url) -
 INDEX_SYNC_SECONDS = 30.0
 
 
-def _index_option():
-    from .archive_cli import index_option
-
-    return index_option
-
-
 def _sync_search_index(engine, db_url: str | None, index_dir: str | None) -> None:
     """Apply the change to the public search index now (as the admin pages do),
-    so no search shows a redacted word after the command returns. Another
-    process may hold the index writer (a server's sync): retry for a while."""
-    import time
-
+    so no search shows a redacted word after the command returns."""
     from .db import index_path
-    from .indexer import open_index, sync_now
-    from .search import SearchIndex, SearchIndexError
+    from .indexer import open_index, wait_until_current
+    from .search import SearchIndex
 
     path = index_path(db_url, index_dir)
     if not SearchIndex.exists(path):
         return  # no index yet: whoever builds it reads through the gate
-    deadline = time.monotonic() + INDEX_SYNC_SECONDS
-    while True:
-        try:
-            sync_now(engine, open_index(path))
-            click.echo(f"search index {path} updated")
-            return
-        except SearchIndexError as err:
-            if time.monotonic() > deadline:
-                raise click.ClickException(
-                    f"the change is stored and every page shows it, but the search index "
-                    f"could not be updated ({err}); run `cablegate index sync`"
-                ) from None
-            time.sleep(0.5)
+    if not wait_until_current(engine, open_index(path), INDEX_SYNC_SECONDS):
+        raise click.ClickException(
+            "the change is stored and every page shows it, but the search index "
+            "could not be updated (another process holds it); run `cablegate index sync`"
+        )
+    click.echo(f"search index {path} updated")
 
 
 def _print_redactions(engine, refid: str) -> None:
@@ -255,7 +224,7 @@ def _print_redactions(engine, refid: str) -> None:
 @click.option("--by", default="cli", show_default=True, help="Editor name for the audit log.")
 @click.option("--list", "list_only", is_flag=True, help="List the cable's redactions only.")
 @db_option
-@_index_option()
+@index_option
 def redact(refid, text, occurrence, start, end, field, reason, by, list_only, db_url,
            index_dir) -> None:
     """Redact a span of REFID: the public sees XXXXXXXXXXXX in its place everywhere
@@ -266,7 +235,7 @@ def redact(refid, text, occurrence, start, end, field, reason, by, list_only, db
     """
     from .publishing import PublishingError, add_redaction, occurrences
 
-    engine = _engine(db_url)
+    engine = open_engine(db_url)
     if list_only:
         _print_redactions(engine, refid)
         return
@@ -296,13 +265,13 @@ def redact(refid, text, occurrence, start, end, field, reason, by, list_only, db
               help="A redaction to lift (repeatable; default: every active one).")
 @click.option("--by", default="cli", show_default=True, help="Editor name for the audit log.")
 @db_option
-@_index_option()
+@index_option
 def unredact(refid, ids, by, db_url, index_dir) -> None:
     """Lift redactions of REFID; a public cable gets its original text as a new revision."""
     from .publishing import PublishingError
     from .publishing import unredact as lift
 
-    engine = _engine(db_url)
+    engine = open_engine(db_url)
     try:
         done = lift(engine, refid, list(ids) or None, by=by)
     except PublishingError as err:

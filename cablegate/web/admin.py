@@ -27,7 +27,6 @@ the public discussion routes (discuss.py) to the site's app.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -86,23 +85,14 @@ def _split_ids(text: str) -> list[str]:
 
 
 def wait_for_search_index(archive: Any, timeout: float = INDEX_WAIT_SECONDS) -> bool:
-    """Bring the public search index up to the change log's head before answering,
-    so an editor's redaction or withdrawal is in force in search when the page
-    says it is done (another process may hold the index writer: retry)."""
-    from ..indexer import sync_if_due
+    """Bring the public search index up to the change log's head before answering
+    (``indexer.wait_until_current``)."""
+    from ..indexer import wait_until_current
 
     index = getattr(archive, "index", None)
     if index is None:
         return True
-    with archive.engine.connect() as conn:
-        head = store.head_seq(conn)
-    deadline = time.monotonic() + timeout
-    while int(index.last_seq or 0) < head:
-        sync_if_due(archive.engine, index)
-        if int(index.last_seq or 0) >= head or time.monotonic() > deadline:
-            break
-        time.sleep(0.1)
-    return int(index.last_seq or 0) >= head
+    return wait_until_current(archive.engine, index, timeout)
 
 
 def admin_router() -> APIRouter:
