@@ -214,14 +214,11 @@ def _fixed_pages(site: Any, sink: FileSink) -> Written:
 def _site_comment_feed(site: Any, sink: FileSink) -> Any:
     """The site-wide feed of the latest approved comments (as ``/comments.atom`` live)."""
     from . import discussion as disc
-    from .web.discuss import comments_feed_path
+    from .web.discuss import comments_feed_path, site_comments_atom
 
     read = getattr(site.archive, "latest_comments", None)  # stubs may lack it
     items = read(disc.FEED_SIZE) if read is not None else []
-    return sink.put(comments_feed_path(), disc.comments_feed(
-        items, title="Cable Viewer: latest comments", self_path=comments_feed_path(),
-        page_path="/", base_url=site.base_url,
-    ))
+    return sink.put(comments_feed_path(), site_comments_atom(items, site.base_url))
 
 
 # Browse pages per task: a value with more pages is split (each part one read with
@@ -315,22 +312,17 @@ def _cable_files(site: Any, sink: FileSink, refids: list[str]) -> Written:
         done.append(sink.put(page.path, page.html))
         done.append(sink.put(page.json_path, _json_text(page.data)))
         if (page.data.get("discussion") or {}).get("comments_feed"):
-            done.append(_comment_feed_file(site, sink, refid, views, page))
+            done.append(_comment_feed_file(site, sink, refid, views))
     return done
 
 
-def _comment_feed_file(site: Any, sink: FileSink, refid: str, views: Any, page: Any) -> Any:
+def _comment_feed_file(site: Any, sink: FileSink, refid: str, views: Any) -> Any:
     """The cable's comment feed, as the live site serves it (approved comments,
     redactions applied: from the same gate read as the page)."""
-    from . import discussion as disc
-    from .web.discuss import comments_feed_path
+    from .web.discuss import cable_comments_atom, comments_feed_path
 
     found = views[refid]["discussion"] if views is not None else site.archive.discussion(refid)
-    return sink.put(comments_feed_path(refid), disc.comments_feed(
-        found["comments"], title=f"Cable Viewer: comments on {refid}",
-        self_path=comments_feed_path(refid), page_path=page.path + "#comments",
-        base_url=site.base_url,
-    ))
+    return sink.put(comments_feed_path(refid), cable_comments_atom(refid, found, site.base_url))
 
 
 def _copy_static(writer: MirrorWriter) -> None:

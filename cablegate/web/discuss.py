@@ -43,6 +43,21 @@ def comments_feed_path(refid: str | None = None) -> str:
     return "/comments.atom" if refid is None else f"/cable/{quote(refid, safe='')}/comments.atom"
 
 
+def cable_comments_atom(refid: str, found: dict, base_url: str) -> str:
+    """The comment feed of one cable, from its public ``discussion`` (live and mirror)."""
+    return disc.comments_feed(
+        found["comments"], title=f"Cable Viewer: comments on {refid}",
+        self_path=comments_feed_path(refid), page_path=found["path"] + "#comments",
+        base_url=base_url,
+    )
+
+
+def site_comments_atom(items: list[dict], base_url: str) -> str:
+    """The site-wide feed of the latest approved comments (live and mirror)."""
+    return disc.comments_feed(items, title="Cable Viewer: latest comments",
+                              self_path=comments_feed_path(), page_path="/", base_url=base_url)
+
+
 def not_found(request: Request, refid: str) -> Response:
     """The very answer an unknown cable's URL gets."""
     page = state(request).site.not_found_page(refid)
@@ -131,20 +146,12 @@ def discussion_router() -> APIRouter:
         found = st.archive.discussion(refid)
         if found is None:
             return not_found(request, refid)
-        body = disc.comments_feed(
-            found["comments"], title=f"Cable Viewer: comments on {refid}",
-            self_path=comments_feed_path(refid), page_path=found["path"] + "#comments",
-            base_url=_base(request),
-        )
-        return Response(body, media_type=ATOM)
+        return Response(cable_comments_atom(refid, found, _base(request)), media_type=ATOM)
 
     @router.get("/comments.atom")
     def site_comments_feed(request: Request) -> Response:
         items = state(request).archive.latest_comments(disc.FEED_SIZE)
-        body = disc.comments_feed(items, title="Cable Viewer: latest comments",
-                                  self_path=comments_feed_path(), page_path="/",
-                                  base_url=_base(request))
-        return Response(body, media_type=ATOM)
+        return Response(site_comments_atom(items, _base(request)), media_type=ATOM)
 
     return router
 
