@@ -117,24 +117,14 @@ def lifted_after(conn: Connection, refid: str, revision: int) -> list[str]:
 
 # --------------------------------------------------------------------------- the gate
 
-# Built once: ``cable_view`` runs them for every cable page render, and building
+# Built once: ``cable_views`` runs them for every cable page render, and building
 # a statement costs more CPU than SQLite takes to answer it.
-_PUBLIC_CABLE = select(cables).where(
-    cables.c.reference_id == bindparam("refid"), cables.c.release_at <= bindparam("now")
-)
-_REVISION_ROWS = (
-    select(revisions.c.revision, revisions.c.ingested_at, revisions.c.released,
-           revisions.c.source_format, revisions.c.record, revisions.c.header, revisions.c.body)
-    .where(revisions.c.reference_id == bindparam("refid"))
-    .order_by(revisions.c.revision)
-)
+_IN_REFIDS = bindparam("refids", expanding=True)
 _REDACTIONS = (
     select(redactions.c.reference_id, redactions.c.span_text, redactions.c.lifted_at)
-    .where(redactions.c.reference_id.in_(bindparam("refids", expanding=True)))
+    .where(redactions.c.reference_id.in_(_IN_REFIDS))
     .order_by(redactions.c.id)
 )
-# The same reads for many cables at once (``cable_views``: the static mirror).
-_IN_REFIDS = bindparam("refids", expanding=True)
 _PUBLIC_CABLES = select(cables).where(
     cables.c.reference_id.in_(_IN_REFIDS), cables.c.release_at <= bindparam("now")
 )
@@ -206,8 +196,8 @@ class PublicArchive:
     def cable_view(
         self, refid: str, *, with_revisions: bool = True, with_discussion: bool = True
     ) -> dict | None:
-        """Everything a cable page shows, read on one connection with at most one
-        query per table (IN lists, no per-revision or per-link queries):
+        """Everything a cable page shows (``cable_views`` of this one cable: one
+        query per table, no per-revision or per-link queries):
 
         ``{"record": get_cable(refid), "revisions": {n: get_revision(refid, n)}
         for every revision, "discussion": discussion(refid)}``, or None when the
@@ -215,44 +205,16 @@ class PublicArchive:
         check, the cable's active redactions in every revision plus, in older
         revisions, the ones lifted after they were stored (``lifted_after``).
         """
-        now = self.now()
-        with self.engine.connect() as conn:
-            row = conn.execute(_PUBLIC_CABLE, {"refid": refid, "now": now}).first()
-            if row is None:
-                return None
-            rev_rows = conn.execute(_REVISION_ROWS, {"refid": refid}).all()
-            current = next((r for r in rev_rows if r.revision == row.current_revision), None)
-            if current is None:  # pragma: no cover - a cable always has a revision
-                return None
-            cite_rows = store.cites(conn, refid)
-            citing = [r for r in store.cited_by(conn, refid) if r.release_at <= now]
-            spans, lifted = self._redaction_spans(conn, refid, [r.reference_id for r in citing])
-            base = public_record(store.record_from_row(current), row.release_at,
-                                 spans.get(refid, []))
-            record = {**base, "revision": row.current_revision}
-            record["revisions"] = [
-                {"revision": r.revision, "ingested_at": format_time(r.ingested_at),
-                 "released": r.released, "source_format": r.source_format}
-                for r in rev_rows
-            ]
-            record.update(self._links_from(cite_rows, citing, spans, now))
-            view: dict[str, Any] = {"record": record, "revisions": {}, "discussion": None}
-            if with_revisions:
-                view["revisions"] = self._revision_records(row, rev_rows, base, spans.get(
-                    refid, []), lifted)
-            if with_discussion:
-                view["discussion"] = self._discussion(conn, row, spans.get(refid, []))
-            return view
+        return self.cable_views([refid], with_revisions=with_revisions,
+                                with_discussion=with_discussion)[refid]
 
     def cable_views(
         self, refids: Sequence[str], *, with_revisions: bool = True,
         with_discussion: bool = True, chunk: int = 500,
     ) -> dict[str, dict | None]:
-        """refid -> ``cable_view(refid)`` for many cables at once (the static mirror).
-
-        The same gate and the same result as one ``cable_view`` per cable, read
-        with one query per table per ``chunk`` cables (IN lists) on one
-        connection, instead of ~8 statements per cable.
+        """refid -> ``cable_view(refid)`` for one or many cables (a page; the
+        static mirror), read with one query per table per ``chunk`` cables (IN
+        lists) on one connection.
         """
         now = self.now()
         found: dict[str, dict | None] = dict.fromkeys(refids)
@@ -367,23 +329,6 @@ class PublicArchive:
                 select(cables.c.reference_id).where(self._released())
                 .order_by(cables.c.created, cables.c.reference_id)
             ).scalars())
-
-    @staticmethod
-    def _redaction_spans(
-        conn: Connection, refid: str, others: Sequence[str]
-    ) -> tuple[dict[str, list[str]], list[tuple[datetime, str]]]:
-        """(reference_id -> active spans, for ``refid`` and ``others``;
-        (lifted_at, span) of ``refid``'s lifted redactions), in redaction id order."""
-        active: dict[str, list[str]] = {}
-        lifted: list[tuple[datetime, str]] = []
-        for chunk in store._chunks([refid, *(r for r in others if r != refid)], 500):
-            rows = conn.execute(_REDACTIONS, {"refids": chunk})
-            for rid, span, lifted_at in rows:
-                if lifted_at is None:
-                    active.setdefault(rid, []).append(span)
-                elif rid == refid:
-                    lifted.append((lifted_at, span))
-        return active, lifted
 
     @staticmethod
     def _revision_records(
