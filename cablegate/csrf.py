@@ -70,12 +70,17 @@ def valid_token(
 
 
 def cookie_secure(request: Request) -> bool:
+    return secure_for_scheme(request.url.scheme)
+
+
+def secure_for_scheme(scheme: str) -> bool:
+    """Whether our cookies get ``Secure``: over HTTPS, unless configured otherwise."""
     mode = os.environ.get("CABLEGATE_COOKIE_SECURE", "auto").lower()
     if mode in ("always", "1", "true", "yes"):
         return True
     if mode in ("never", "0", "false", "no"):
         return False
-    return request.url.scheme == "https"
+    return scheme == "https"
 
 
 def set_cookie(
@@ -95,7 +100,7 @@ def secret_of(request: Request) -> bytes:
 def csrf_cookie(request: Request) -> tuple[str, bool]:
     """(this browser's CSRF cookie value, whether it is new and must be set)."""
     value = request.cookies.get(COOKIE)
-    if value and 20 <= len(value) <= 100:
+    if usable_cookie(value):
         return value, False
     # Minted once per request, so several forms on one page share it.
     minted = getattr(request.state, "csrf_minted", None)
@@ -118,8 +123,17 @@ def remember_cookie(request: Request, response: Response) -> Response:
     return response
 
 
+def usable_cookie(value: str | None) -> bool:
+    """Whether a CSRF cookie sent by a browser can be kept (else a new one is minted)."""
+    return bool(value) and 20 <= len(value) <= 100
+
+
 def field_html(request: Request) -> str:
-    return f'<input type="hidden" name="{FIELD}" value="{escape(form_token(request))}">'
+    return hidden_field(form_token(request))
+
+
+def hidden_field(token: str) -> str:
+    return f'<input type="hidden" name="{FIELD}" value="{escape(token)}">'
 
 
 def check(request: Request, form: Any) -> bool:

@@ -168,12 +168,12 @@ class CablePages:
         cookie_header = next((v for k, v in scope["headers"] if k == b"cookie"), None)
         cookies = cookie_parser(cookie_header.decode("latin-1")) if cookie_header else {}
         value = cookies.get(csrf.COOKIE)
-        minted = not (value and 20 <= len(value) <= 100)
+        minted = not csrf.usable_cookie(value)
         if minted:
             value = csrf.new_cookie_value()
         publishing = self.holder.app.state.publishing
         token = csrf.token_for(publishing.secret, value, cookies.get(csrf.SESSION_COOKIE))
-        field = f'<input type="hidden" name="{csrf.FIELD}" value="{escape(token)}">'.encode()
+        field = csrf.hidden_field(token).encode()
         base = b""
         if "b" in pieces:
             base = escape(getattr(publishing, "base_url", "") or self._base(scope)).encode()
@@ -183,8 +183,7 @@ class CablePages:
         )
         cookie = None
         if minted:
-            # cookie_secure reads only request.url.scheme (scope["scheme"]): skip the URL.
-            secure = csrf.cookie_secure(_SchemeOnly(scope.get("scheme", "http")))  # type: ignore[arg-type]
+            secure = csrf.secure_for_scheme(scope.get("scheme", "http"))
             cookie = (f"{csrf.COOKIE}={value}; HttpOnly; Max-Age={csrf.COOKIE_MAX_AGE}; "
                       f"Path=/; SameSite=lax" + ("; Secure" if secure else "")).encode()
         return body, cookie
@@ -256,14 +255,6 @@ def view_key(path: str, query_string: bytes) -> str | None:
         ext = "json" if path.endswith(".json") else "html"
         return search_key(ext, params.get("q", ""), int(page), params.get("sort", "relevance"))
     return browse_key(match[1], match[3], params.get("sort"), match[2])
-
-
-class _SchemeOnly:
-    """What ``csrf.cookie_secure`` reads of a request: ``.url.scheme``."""
-
-    def __init__(self, scheme: str) -> None:
-        self.url = self
-        self.scheme = scheme
 
 
 _HTML_TYPE = HTML.encode()

@@ -185,7 +185,7 @@ class Site:
         view = read_view(refid)
         if view is None:
             raise NotFound(refid)
-        return self._cable_page(view["record"], view["revisions"], view["discussion"])
+        return self.cable_page_from_view(view)
 
     def cable_page_from_view(self, view: dict) -> Page:
         """The page of one ``PublicArchive.cable_views`` entry (the static mirror
