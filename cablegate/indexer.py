@@ -27,8 +27,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, select
+from sqlalchemy import Engine, and_, select
 
+from . import store
 from .public import Clock, PublicArchive
 from .schema import cables, changes
 
@@ -183,7 +184,7 @@ def rebuild(engine: Engine, path: str | os.PathLike, *, now: Clock = None) -> di
         archive = PublicArchive(engine, None, now)
         clock = archive.now()
         with engine.connect() as conn:
-            head = conn.execute(select(func.coalesce(func.max(changes.c.seq), 0))).scalar_one()
+            head = store.head_seq(conn)
         index.clear()
         total = 0
         batch: list[dict] = []
@@ -212,13 +213,9 @@ def sync_if_due(engine: Engine, index: Any, *, now: Clock = None) -> bool:
     """
     clock = PublicArchive(engine, None, now).now()
     with engine.connect() as conn:
-        head = conn.execute(select(func.coalesce(func.max(changes.c.seq), 0))).scalar_one()
+        head = store.head_seq(conn)
         watermark = read_watermark(index)
-        due = watermark is not None and conn.execute(
-            select(cables.c.reference_id)
-            .where(cables.c.release_at > watermark, cables.c.release_at <= clock)
-            .limit(1)
-        ).first() is not None
+        due = watermark is not None and store.release_due(conn, watermark, clock)
     if head <= int(index.last_seq or 0) and not due and watermark is not None:
         return False
     from .search import SearchIndexError
@@ -245,7 +242,7 @@ def wait_until_current(engine: Engine, index: Any, timeout: float) -> bool:
     done. Another process may hold the index writer (a server's sync, an
     ingest): retry until ``timeout`` seconds. Whether the index got there."""
     with engine.connect() as conn:
-        head = conn.execute(select(func.coalesce(func.max(changes.c.seq), 0))).scalar_one()
+        head = store.head_seq(conn)
     deadline = time.monotonic() + timeout
     while int(index.last_seq or 0) < head:
         sync_if_due(engine, index)

@@ -649,6 +649,15 @@ def head_seq(conn: Connection) -> int:
     return conn.execute(select(func.coalesce(func.max(changes.c.seq), 0))).scalar_one()
 
 
+def release_due(conn: Connection, since: datetime, until: datetime) -> bool:
+    """Whether some cable's release time lies in (since, until]: one index seek
+    over release times (a scheduled release has come due)."""
+    return conn.execute(
+        select(cables.c.reference_id)
+        .where(cables.c.release_at > since, cables.c.release_at <= until).limit(1)
+    ).first() is not None
+
+
 def stats(conn: Connection) -> dict[str, Any]:
     """Counts over the whole raw archive (editors' view)."""
 

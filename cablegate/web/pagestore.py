@@ -271,20 +271,14 @@ class PageStore:
             return self._seq, self._counts
 
     def _released_between(self, since: Any, until: Any) -> bool:
-        """Whether a cable's release time lies in (since, until]: one index seek
-        (release times only, nothing of the cables themselves)."""
+        """Whether a cable's release time lies in (since, until] (``store.release_due``)."""
         engine = getattr(self.archive, "engine", None)
         if engine is None:
             return True
-        from sqlalchemy import select
-
-        from ..schema import cables
+        from ..store import release_due
 
         with engine.connect() as conn:
-            return conn.execute(
-                select(cables.c.reference_id)
-                .where(cables.c.release_at > since, cables.c.release_at <= until).limit(1)
-            ).first() is not None
+            return release_due(conn, since, until)
 
     def invalidate(self, refids: list[str], seq: int) -> None:
         """Mark the pages that show any of ``refids`` stale as of change ``seq``."""
