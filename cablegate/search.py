@@ -38,6 +38,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
@@ -870,11 +871,14 @@ class SearchIndex:
         final = Query.boolean_query([(Occur.Must, matched), (Occur.MustNot, unreleased)])
         pinned = self._pinned(searcher, query, unreleased) if tree is not None else None
         total, hits = self._top(searcher, final, pinned, limit, offset, sort)
+        # tantivy releases the GIL: the counts are made on another core while
+        # this thread loads the page's documents and cuts their snippets.
+        counting: Future | None = None
+        if facets:
+            counting = _facet_pool().submit(self._facets, searcher, final, total, facet_limit)
         snippets = Snippets(searcher, self._schema, compiler.highlight)
         results = [self._hit(searcher, address, score, snippets) for score, address in hits]
-        facet_counts, histogram = (
-            self._facets(searcher, final, total, facet_limit) if facets else ({}, {})
-        )
+        facet_counts, histogram = counting.result() if counting is not None else ({}, {})
         return SearchResult(query, total, results, facet_counts, histogram, offset, limit, sort)
 
     def _unreleased_at(self, now: datetime | None) -> Query:
@@ -1003,6 +1007,18 @@ class SearchIndex:
         counts["year"] = years
         facets = {kind: _top_values(counts[kind], facet_limit) for kind in FACETS}
         return facets, histogram
+
+
+_POOL: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _facet_pool() -> ThreadPoolExecutor:
+    """One counting thread per process (made again in a forked child, whose
+    copy of the parent's pool has no thread)."""
+    global _POOL
+    if _POOL is None or _POOL[0] != os.getpid():
+        _POOL = (os.getpid(), ThreadPoolExecutor(1, thread_name_prefix="cablegate-facets"))
+    return _POOL[1]
 
 
 def _top_values(counts: dict[str, int], limit: int | None) -> dict[str, int]:
