@@ -11,8 +11,9 @@ Pipeline, so parsing, storing and indexing overlap on a small machine:
 * the main process writes each batch in one transaction (``store.write_batch``)
   and builds the changed cables' public documents (``PublicArchive``);
 * an index writer process (``IndexWriterProcess``) adds them to the tantivy
-  index, whose writer indexes on its own threads; it commits every few seconds
-  together with the change-log seq it has reached.
+  index, whose writer indexes on its own thread; it commits every minute
+  together with the change-log seq it has reached (fewer commits, fewer and
+  bigger segments: facet counts cost per segment).
 
 A kill at any moment leaves every committed batch whole and nothing of the
 others; the index lags at worst, and the next ingest (or ``sync_index``)
@@ -376,7 +377,7 @@ class IndexFeeder:
     """
 
     def __init__(
-        self, engine: Engine, index: Any, commit_every: float = 15.0, background: bool = False
+        self, engine: Engine, index: Any, commit_every: float = 60.0, background: bool = False
     ) -> None:
         self.engine = engine
         self.index = index

@@ -664,8 +664,12 @@ class SearchIndex:
     (``last_seq`` 0): sync or rebuild refills it.
     """
 
+    # One writer thread: each flush makes one segment, not one per thread, and
+    # facet counts cost per segment (a 251,287-cable index of 5 segments
+    # counted facets ~30 % faster than one of 14 made by 2 threads;
+    # docs/performance.md). Indexing runs on that thread beside the caller's.
     def __init__(
-        self, path: str | os.PathLike, *, writer_heap: int = 128_000_000, writer_threads: int = 0
+        self, path: str | os.PathLike, *, writer_heap: int = 128_000_000, writer_threads: int = 1
     ) -> None:
         self.path = Path(path)
         self.writer_heap = writer_heap
