@@ -10,7 +10,6 @@ Routes, feeds, exports and the static site read nothing else.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
@@ -18,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, bindparam, func, select
 
-from . import store
+from . import jsoncodec, store
 from .db import utcnow
 from .diffing import cable_text, word_diff
 from .record import FIELDS, Record
@@ -421,7 +420,7 @@ class PublicArchive:
             "released": format_time(row.release_at),
             "origin": row.origin,
             "classification": row.classification,
-            "tags": json.loads(row.tags),
+            "tags": jsoncodec.loads(row.tags),
         }
 
     def _browse_clause(self, conn: Connection, kind: str, value: str):

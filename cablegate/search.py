@@ -48,6 +48,7 @@ from typing import Any
 import tantivy
 from tantivy import FieldType, Occur, Order, Query
 
+from . import jsoncodec
 from .query import And, DateRange, Node, Not, Or, Phrase, Term, cable_id, looks_like_cable_id, parse
 
 SCHEMA_VERSION = 3
@@ -959,7 +960,7 @@ class SearchIndex:
         snippets: Snippets,
     ) -> SearchHit:
         document = searcher.doc(address)
-        stored = json.loads(document.get_first("stored"))
+        stored = jsoncodec.loads(document.get_first("stored"))
         body = bytes(document.get_first("body_text") or b"").decode("utf-8")
         snippet_html, snippet_text, spans = snippets.make(body)
         return SearchHit(

@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection, DateTime, bindparam, delete, func, insert, select, text, update
 
+from . import jsoncodec
 from .record import FIELDS, Record
 from .schema import cable_tags, cables, changes, links, redactions, rejects, revisions
 
@@ -573,7 +574,7 @@ def active_redactions(conn: Connection, refids: Sequence[str]) -> dict[str, list
 
 def record_from_row(row: Any) -> Record:
     """The full parse record of a revisions row (JSON + header/body columns)."""
-    stored = json.loads(row.record)
+    stored = jsoncodec.loads(row.record)
     stored["header"], stored["body"] = row.header, row.body
     return {name: stored.get(name) for name in FIELDS}
 

@@ -262,6 +262,8 @@ def test_batched_mirror_pages_equal_single_cable_renders(demo_db, tmp_path):
         assert path.read_text() == page.html, name
         twin = json.loads(path.with_suffix(".json").read_text())
         assert twin == json.loads(json.dumps(page.data)), name
+        # Written by orjson (jsoncodec), byte for byte what json.dumps writes.
+        assert path.with_suffix(".json").read_bytes() == _live_json(page.data), name
         if name == "redacted":
             assert cases["body_word"] not in page.html + path.with_suffix(".json").read_text()
     # Browse pages (rows built for the mirror's templates) are the live site's too.
@@ -273,6 +275,7 @@ def test_batched_mirror_pages_equal_single_cable_renders(demo_db, tmp_path):
         assert (mirror / browse_path(kind, value).lstrip("/")).read_text() == page.html, kind
         twin = (mirror / browse_path(kind, value, 0, "json").lstrip("/")).read_text()
         assert json.loads(twin) == json.loads(json.dumps(page.data)), kind
+        assert twin.encode() == _live_json(page.data), kind
     assert (mirror / "index.html").read_text() == site.home_page().html
     pages = "\n".join(p.read_text() for p in mirror.rglob("*.*") if p.suffix != ".svg")
     assert f"{cases['embargoed']}.html" not in pages
@@ -296,6 +299,11 @@ def test_batched_mirror_pages_equal_single_cable_renders(demo_db, tmp_path):
     quiet = site.cable_page(cases["revised"])
     assert "comments_feed" not in quiet.data["discussion"]
     assert not (mirror / comments_feed_path(cases["revised"]).lstrip("/")).exists()
+
+
+def _live_json(data) -> bytes:
+    """A JSON twin as json.dumps writes it (what jsoncodec.compact_bytes must give)."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 @pytest.mark.parametrize("text", ["", "plain", "a & b < c > d 'e' \"f\"", "&amp; &#39;", "é\n\t<x>"])

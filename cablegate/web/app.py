@@ -27,7 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import cookie_parser
 
-from .. import csrf
+from .. import csrf, jsoncodec
 from ..csrf import fill_page
 from . import models
 from . import url_builder as urls
@@ -272,7 +272,7 @@ async def _send(send: Any, content_type: bytes, body: bytes, cookie: bytes | Non
 
 
 def _json_bytes(data: Any) -> bytes:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    return jsoncodec.compact_bytes(data)
 
 
 def _html(page: Page) -> Response:

@@ -17,13 +17,14 @@ it is released).
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from .. import jsoncodec
 
 
 @dataclass
@@ -46,7 +47,7 @@ def cached_from_page(page: Any) -> CachedPage:
         path=page.path,
         json_path=page.json_path or page.path,
         html_bytes=page.html.encode(),
-        json_bytes=json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode(),
+        json_bytes=jsoncodec.compact_bytes(data),
         depends=frozenset(page.depends),
         cites=frozenset(data.get("references") or []),
     )

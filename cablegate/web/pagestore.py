@@ -46,7 +46,6 @@ it is released).
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import threading
@@ -57,6 +56,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import jsoncodec
 from ..csrf import BASE_PLACEHOLDER, FIELD_PLACEHOLDER
 
 FORMAT = "2"  # bumped when the tables change: an older store is emptied and rebuilt
@@ -327,7 +327,7 @@ class PageStore:
         page = render(refid)
         html = page.html.encode()
         data = zlib.compress(
-            json.dumps(page.data, ensure_ascii=False, separators=(",", ":")).encode(), 1)
+            jsoncodec.compact_bytes(page.data), 1)
         stored = StoredPage(page.path, page.json_path or page.path, html,
                             placeholder_marks(html), data)
         db = self._db()
