@@ -49,6 +49,25 @@ def text_of(value: object) -> str | None:
     return text or None
 
 
+# ASCII whitespace besides space, tab and newline (``str.split()`` splits on these too)
+_OTHER_ASCII_SPACES = ("\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f")
+
+
+def collapse_whitespace(text: str) -> str:
+    """``" ".join(text.split())``: whitespace runs to one space, none at the
+    ends. ``split`` makes one string per word; on paragraph-long ASCII texts
+    (the common case) a few C passes over the text cost well under half."""
+    if not text.isascii() or any(space in text for space in _OTHER_ASCII_SPACES):
+        return " ".join(text.split())  # (Unicode spaces, rare controls)
+    if "\n" in text:
+        text = text.replace("\n", " ")
+    if "\t" in text:
+        text = text.replace("\t", " ")
+    while "  " in text:  # each pass halves the runs of spaces
+        text = text.replace("  ", " ")
+    return text.strip(" ")
+
+
 def end_of_line(text: str, pos: int) -> int:
     """The offset of the newline ending the line at ``pos`` (or the text's end)."""
     end = text.find("\n", pos)

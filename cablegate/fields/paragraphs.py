@@ -273,21 +273,20 @@ def _trailing_heading(text: str) -> tuple[str, str | None]:
             title = prev[prev_cut + 1:].strip()
             if _heading_title(title):
                 before_title = prev[: prev_cut + 1] if prev_cut >= 0 else ""
-                overline = before_title.rstrip().rsplit("\n", 1)[-1].strip()
-                if (not before_title.strip() or _is_underline(overline)
-                        or before_title.endswith(("\n\n", "\n \n"))):
+                kept = before_title.rstrip()  # (empty: nothing but blank lines above)
+                overline = kept[kept.rfind("\n") + 1:].strip()
+                over = bool(overline) and _is_underline(overline)
+                if not kept or over or before_title.endswith(("\n\n", "\n \n")):
                     parts.insert(0, title)
-                    text = before_title
-                    if overline and _is_underline(overline):
-                        text = before_title.rstrip()[: -len(overline)]
+                    text = kept[: -len(overline)] if over else before_title
                     break
             text = above  # a separator line alone
             continue
         if not last or last[-1] not in "-=_":
             break  # both forms below end with a line of dashes
-        match = _TITLE_UNDERLINE_RE.fullmatch(last)
-        if match and _heading_title(match.group("title")):
-            parts.insert(0, match.group("title"))
+        title = _title_before_dashes(last)
+        if title is not None and _heading_title(title):
+            parts.insert(0, title)
             text = above
         else:
             # flattened: "... the budget. ------- Summary -------" ends the line
@@ -300,11 +299,36 @@ def _trailing_heading(text: str) -> tuple[str, str | None]:
     return text.strip(), heading
 
 
+def _title_before_dashes(line: str) -> str | None:
+    """The ``title`` group of ``_TITLE_UNDERLINE_RE.fullmatch(line)`` (None: no
+    match) for a line without surrounding whitespace, read with str methods:
+    the regex's lazy title, tried one character at a time, costs more than the
+    rest of the heading search. Its only possible match: the line ends with a
+    run of 3+ dashes after spaces/tabs; the title is what precedes those
+    spaces, after a leading run of 3+ dashes (and spaces/tabs) if there is one."""
+    core = line.rstrip("-=_")
+    if len(line) - len(core) < 3:
+        return None
+    before = core.rstrip(" \t")
+    if len(before) == len(core):
+        return None  # the dashes must follow a space or a tab
+    lead = before.lstrip("-=_")
+    if len(before) - len(lead) >= 3:
+        before = lead.lstrip(" \t")  # the optional leading group, taken whole
+    if not before or before[0] in "-=_" or before[0].isspace() or len(before) > 100:
+        return None
+    return before
+
+
 def _is_underline(line: str) -> bool:
     """``_UNDERLINE_RE.fullmatch(line)``: a line of at least three dashes
     (``-``, ``=``, ``_``), each followed by at most one space or tab. The
     regex repeats a group, which re runs slowly on lines of 70 dashes."""
-    if not line or line[0] not in "-=_" or line.strip("-=_ \t"):
+    if not line or line[0] not in "-=_":
+        return False
+    if line.count(line[0]) == len(line):
+        return len(line) >= 3  # one dash repeated: most underlines, answered in one pass
+    if line.strip("-=_ \t"):
         return False  # (line.strip(...) is empty when every character is one of those)
     if "  " in line or "\t" in line and ("\t\t" in line or " \t" in line or "\t " in line):
         return False

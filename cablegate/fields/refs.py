@@ -21,8 +21,14 @@ _MAX_REF_ITEMS = 100
 _REF_RE = re.compile(r"(?:REF|Ref)(?:S|TEL|TELS|ERENCES?|s|tel)?\b[ \t]*:?[ \t]*")
 
 # REF items: letters "A." "A)" "(A)" open items; post + serial make a cited cable.
+# An item opens the text or follows a space, ";" or ",". Written so that the
+# regex opens with a character set, which re's search skips to quickly (a
+# pattern opening with look-behinds is tried at every character): the first
+# character ("(" or the letter) is read, then the look-behind checks the one
+# before it; after "(" the letter is read; group 1 is the letter either way.
 _REF_LETTER_RE = re.compile(
-    r"(?:(?<=\s)|(?<=^)|(?<=[;,]))\(?([A-Z])(?:\s?\.(?=\s)|\s?\)(?=\s|[A-Z0-9]))"
+    r"[(A-Z](?<![^\s;,][(A-Z])(?:(?<=\()[A-Z]|)(?<=([A-Z]))"
+    r"(?:\s?\.(?=\s)|\s?\)(?=\s|[A-Z0-9]))"
 )
 
 # a line opening a lettered REF item with a cable reference: "(B) SAO PAULO 350;"

@@ -75,10 +75,11 @@ def _signature_tail(line: str) -> str | None:
     upper-case last word is a name, not the end of a sentence)."""
     if not line or line[-1] not in _SIGNATURE_LAST:
         return None  # both patterns end with the name's last letter
-    tail = _SIGNATURE_TAIL_RE.search(line)
+    start = _signature_search_start(line)
+    tail = _SIGNATURE_TAIL_RE.search(line, start)
     if tail and tail.group(1) not in _NOT_SIGNERS:
         return tail.group(1)
-    tail = _SIGNATURE_AFTER_SENTENCE_RE.search(line)
+    tail = _SIGNATURE_AFTER_SENTENCE_RE.search(line, start)
     if tail and tail.group(1) not in _NOT_SIGNERS and any(
         c.islower() for c in line[max(0, tail.start() - 100):tail.start()]
     ):
@@ -87,6 +88,20 @@ def _signature_tail(line: str) -> str | None:
 
 
 _SIGNATURE_LAST = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ'-")
+
+
+def _signature_search_start(line: str) -> int:
+    """Where the two signature patterns are searched from in a (stripped)
+    line: neither opens with a literal, so re would try them at every
+    character. In both, the name is the run of ``[A-Z'-]`` that ends the line
+    and follows whitespace; what precedes that whitespace is at most 15
+    characters (``end of summary.``): no match starts earlier."""
+    name_start = len(line.rstrip(_NAME_CHARACTERS))
+    space_start = len(line[:name_start].rstrip())
+    return max(0, space_start - 20)
+
+
+_NAME_CHARACTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ'-"
 
 
 def _is_trailer(line: str) -> bool:

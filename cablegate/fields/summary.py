@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from .common import collapse_whitespace
+
 _SUMMARY_START_RE = re.compile(
     r"(?i)[\s\-(=_]*(?:[IVX]{1,4}\.\s*|)(?:begin\s+|)(?:introduction\s+and\s+|)summary"
     r"(?:\s*/\s*introduction|)(?:\s+and\s+(?:comments?|action\s+requests?(?:ed|)"
@@ -32,7 +34,7 @@ def find_summary(paragraphs: list[dict], headings: list[str | None] | None = Non
         heading = headings[index]
         if heading and _SUMMARY_START_RE.fullmatch(heading.strip(" -=_:")):
             return _summary_from(paragraphs, index, text)
-        start = _SUMMARY_START_RE.match(text[:200])
+        start = _SUMMARY_START_RE.match(text, 0, 200)  # (as text[:200], without the copy)
         if start:
             rest = text[start.end():]
             if rest.strip(" \t\n-=_:."):
@@ -74,5 +76,5 @@ def _summary_from(paragraphs: list[dict], index: int, first: str) -> str | None:
         pieces.append(chunk)
     else:
         pieces = [first]
-    cleaned = [" ".join(p.split()).strip(" -=_") for p in pieces]
+    cleaned = [collapse_whitespace(p).strip(" -=_") for p in pieces]
     return "\n\n".join(p for p in cleaned if p) or None

@@ -230,7 +230,8 @@ def _well_formed_fields(text: str) -> list[str] | None:
         piece_start = start
         quote = find('"', start)
         while quote > 0 and text[quote - 1] == "\\":
-            if _real_quote_after_backslash(text, quote, start):
+            # one backslash before the quote (nearly always): an escaped quote
+            if text[quote - 2] == "\\" and _real_quote_after_backslash(text, quote, start):
                 break
             pieces.append(text[piece_start : quote - 1])
             piece_start = quote  # the quote itself opens the next piece

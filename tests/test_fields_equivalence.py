@@ -1,0 +1,74 @@
+"""The str-method versions of field-parser regexes (written for speed) give
+exactly what the regexes they stand for give, on arbitrary text."""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cablegate.fields import common, paragraphs, refs, signers, summary
+
+# short texts built from the characters the parsers treat specially
+_PIECES = st.sampled_from([
+    "-", "=", "_", " ", "  ", "\t", "\n", "\x0b", "\r", "\u00a0", "(", ")", ".", ",", ";",
+    "A", "B", "Z", "a", "x", "1", "4", "Title", "---", "BURNS", "O'NEIL", "END COMMENT.",
+    "end of summary.", "Summary:", "REF", "\u201d", "\u017f",
+])
+_TEXTS = st.lists(_PIECES, max_size=14).map("".join)
+
+# the lookbehind-first form the REF letter regex replaces
+_REF_LETTER_REFERENCE = re.compile(
+    r"(?:(?<=\s)|(?<=^)|(?<=[;,]))\(?([A-Z])(?:\s?\.(?=\s)|\s?\)(?=\s|[A-Z0-9]))"
+)
+
+
+@settings(max_examples=800, deadline=None)
+@given(_TEXTS)
+def test_title_before_dashes_is_the_title_regex(text: str) -> None:
+    line = text.strip()
+    match = paragraphs._TITLE_UNDERLINE_RE.fullmatch(line)
+    assert paragraphs._title_before_dashes(line) == (match.group("title") if match else None)
+
+
+@settings(max_examples=800, deadline=None)
+@given(_TEXTS)
+def test_is_underline_is_the_underline_regex(text: str) -> None:
+    assert paragraphs._is_underline(text) == bool(paragraphs._UNDERLINE_RE.fullmatch(text))
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.one_of(_TEXTS, st.text(max_size=40)))
+def test_collapse_whitespace_is_split_and_join(text: str) -> None:
+    assert common.collapse_whitespace(text) == " ".join(text.split())
+
+
+@settings(max_examples=800, deadline=None)
+@given(_TEXTS, st.integers(0, 20))
+def test_ref_letters_match_the_lookbehind_form(text: str, start: int) -> None:
+    start = min(start, len(text))
+
+    def found(regex: re.Pattern[str]) -> list[tuple[int, int, str]]:
+        return [(m.start(), m.end(), m.group(1)) for m in regex.finditer(text, start)]
+
+    assert found(refs._REF_LETTER_RE) == found(_REF_LETTER_REFERENCE)
+
+
+@settings(max_examples=800, deadline=None)
+@given(_TEXTS)
+def test_signature_search_start_loses_no_match(text: str) -> None:
+    line = text.strip()
+    start = signers._signature_search_start(line)
+    for regex in (signers._SIGNATURE_TAIL_RE, signers._SIGNATURE_AFTER_SENTENCE_RE):
+        whole, bounded = regex.search(line), regex.search(line, start)
+        assert (whole and whole.span(1)) == (bounded and bounded.span(1))
+
+
+@settings(max_examples=500, deadline=None)
+@given(_TEXTS)
+def test_summary_start_bounded_match_is_the_sliced_match(text: str) -> None:
+    text = text * 20  # past the 200 characters the label is looked for in
+    sliced = summary._SUMMARY_START_RE.match(text[:200])
+    bounded = summary._SUMMARY_START_RE.match(text, 0, 200)
+    assert (sliced and sliced.span()) == (bounded and bounded.span())
