@@ -227,7 +227,10 @@ def measure(index: SearchIndex, rounds: int, facets: bool) -> dict[str, list[tup
             result = index.search(text, facets=facets, **options)
             spent = ((time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000)
             timings.setdefault(category, []).append(spent)
-        assert result.total > 0 or category == "word", (text, result.total)
+        if result.total == 0 and category != "word":
+            # e.g. released:2011-01 on an ingest-built index, whose release times
+            # come from the database rather than the spread --build gives them
+            print(f"  note: no hits for {text!r} in this index")
     return timings
 
 

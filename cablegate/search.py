@@ -73,6 +73,11 @@ ID_BOOST = 1000.0
 PREFIX_HIGHLIGHT_TERMS = 20  # prefix expansions highlighted in snippets
 # Big enough that every segment reports every value: facet counts are exact.
 _ALL_BUCKETS = 1_000_000
+# The fast columns with one value per cable (the month feeds the histogram).
+_SINGLE_VALUED = ("origin", "classification", "month")
+# A query whose top hits took less than this is run again for a second counting
+# pass rather than waiting for one (measured: docs/performance.md).
+SPLIT_FACETS_BELOW = 0.003  # seconds
 # Result sets larger than this count their tags by walking the tag dictionary
 # (measured crossover on the 251,287-cable benchmark index: docs/performance.md).
 TAGS_BY_DICTIONARY_ABOVE = 40_000
@@ -875,12 +880,14 @@ class SearchIndex:
         unreleased = self._unreleased_at(now)
         final = Query.boolean_query([(Occur.Must, matched), (Occur.MustNot, unreleased)])
         pinned = self._pinned(searcher, query, unreleased) if tree is not None else None
+        started = time.perf_counter()
         total, hits = self._top(searcher, final, pinned, limit, offset, sort)
-        # tantivy releases the GIL: the counts are made on another core while
-        # this thread loads the page's documents and cuts their snippets.
-        counting: Future | None = None
+        # tantivy releases the GIL: counting runs on another core while this
+        # thread loads the page's documents and cuts their snippets.
+        counting = None
         if facets:
-            counting = _facet_pool().submit(self._facets, searcher, final, total, facet_limit)
+            counting = _Counting(self, searcher, final, total, facet_limit,
+                                 split=time.perf_counter() - started < SPLIT_FACETS_BELOW)
         snippets = Snippets(searcher, self._schema, compiler.highlight)
         results = [self._hit(searcher, address, score, snippets) for score, address in hits]
         facet_counts, histogram = counting.result() if counting is not None else ({}, {})
@@ -977,40 +984,92 @@ class SearchIndex:
             score=score if isinstance(score, float) else None,
         )
 
-    def _facets(
-        self, searcher: tantivy.Searcher, query: Query, total: int, facet_limit: int | None
-    ) -> tuple[dict[str, dict[str, int]], dict[str, int]]:
-        """Exact counts per facet value and per month over everything ``query`` matches.
-
-        One aggregation pass reads the single-valued columns (origin,
-        classification, month). Tags are many per cable, and reading them per
-        matching document costs more than walking the tag dictionary once a
-        result set is large, so big result sets count tags that way.
-        """
-        if total == 0:
-            return {kind: {} for kind in FACETS}, {}
-        columns = ["origin", "classification", "month"]
-        tags_by_dictionary = total > TAGS_BY_DICTIONARY_ABOVE
-        if not tags_by_dictionary:
-            columns.append("tag")
+    def _count_columns(
+        self, searcher: tantivy.Searcher, query: Query, names: Sequence[str]
+    ) -> dict[str, dict[str, int]]:
+        """Exact counts per value of the fast columns ``names`` over everything
+        ``query`` matches: one aggregation pass."""
         spec = {
             name: {"terms": {"field": name, "size": _ALL_BUCKETS, "segment_size": _ALL_BUCKETS}}
-            for name in columns
+            for name in names
         }
         answer = searcher.aggregate(query, spec)
-        counts = {
+        return {
             name: {b["key"]: int(b["doc_count"]) for b in answer[name]["buckets"]}
-            for name in columns
+            for name in names
         }
-        if tags_by_dictionary:
-            pairs = searcher.terms_with_prefix("tag", "", filter_query=query, limit=facet_limit)
-            counts["tag"] = {term: count for term, count in pairs if count}
+
+    def _count_tags_by_dictionary(
+        self, searcher: tantivy.Searcher, query: Query, facet_limit: int | None
+    ) -> dict[str, int]:
+        """Tags are many per cable: reading them per matching document costs
+        more than walking the tag dictionary once a result set is large."""
+        pairs = searcher.terms_with_prefix("tag", "", filter_query=query, limit=facet_limit)
+        return {term: count for term, count in pairs if count}
+
+    def _count_tags(
+        self, searcher: tantivy.Searcher, query: Query, total: int, facet_limit: int | None
+    ) -> dict[str, int]:
+        if total > TAGS_BY_DICTIONARY_ABOVE:
+            return self._count_tags_by_dictionary(searcher, query, facet_limit)
+        return self._count_columns(searcher, query, ["tag"])["tag"]
+
+    def _count_all(
+        self, searcher: tantivy.Searcher, query: Query, total: int, facet_limit: int | None
+    ) -> dict[str, dict[str, int]]:
+        """Every facet's counts in as few passes over the result set as can be."""
+        if total > TAGS_BY_DICTIONARY_ABOVE:
+            counts = self._count_columns(searcher, query, _SINGLE_VALUED)
+            counts["tag"] = self._count_tags_by_dictionary(searcher, query, facet_limit)
+            return counts
+        return self._count_columns(searcher, query, [*_SINGLE_VALUED, "tag"])
+
+
+class _Counting:
+    """The facet counts and monthly histogram of one search, made beside it.
+
+    The counts are exact over the whole result set and cost more than the
+    page of hits with its snippets. On the counting thread, all of them in one
+    pass; but when the query itself is cheap to run again (its top hits took
+    under SPLIT_FACETS_BELOW), the tags (the dearest column: several per cable)
+    are counted on the counting thread while this thread, after the snippets,
+    counts the single-valued columns in a second pass: two cores, shorter wait,
+    one more cheap evaluation of the query (docs/performance.md).
+    """
+
+    def __init__(
+        self,
+        index: SearchIndex,
+        searcher: tantivy.Searcher,
+        query: Query,
+        total: int,
+        facet_limit: int | None,
+        split: bool,
+    ) -> None:
+        self.index, self.searcher, self.query = index, searcher, query
+        self.total, self.facet_limit, self.split = total, facet_limit, split
+        if total == 0:
+            self.job: Future | None = None
+        elif split:
+            self.job = _facet_pool().submit(index._count_tags, searcher, query, total, facet_limit)
+        else:
+            self.job = _facet_pool().submit(index._count_all, searcher, query, total, facet_limit)
+
+    def result(self) -> tuple[dict[str, dict[str, int]], dict[str, int]]:
+        """(facets: kind -> value -> count, most frequent first; histogram: YYYY-MM -> count)."""
+        if self.job is None:
+            return {kind: {} for kind in FACETS}, {}
+        if self.split:
+            counts = self.index._count_columns(self.searcher, self.query, _SINGLE_VALUED)
+            counts["tag"] = self.job.result()
+        else:
+            counts = self.job.result()
         histogram = dict(sorted(counts.pop("month").items()))
         years: dict[str, int] = {}
         for month, count in histogram.items():
             years[month[:4]] = years.get(month[:4], 0) + count
         counts["year"] = years
-        facets = {kind: _top_values(counts[kind], facet_limit) for kind in FACETS}
+        facets = {kind: _top_values(counts[kind], self.facet_limit) for kind in FACETS}
         return facets, histogram
 
 
