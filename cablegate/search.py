@@ -1077,11 +1077,13 @@ _POOL: tuple[int, ThreadPoolExecutor] | None = None
 
 
 def _facet_pool() -> ThreadPoolExecutor:
-    """One counting thread per process (made again in a forked child, whose
-    copy of the parent's pool has no thread)."""
+    """The counting threads of this process, one per core, so that searches
+    running at once on a server's threads do not queue behind one counter
+    (made again in a forked child, whose copy of the parent's pool has no thread)."""
     global _POOL
     if _POOL is None or _POOL[0] != os.getpid():
-        _POOL = (os.getpid(), ThreadPoolExecutor(1, thread_name_prefix="cablegate-facets"))
+        threads = os.cpu_count() or 2
+        _POOL = (os.getpid(), ThreadPoolExecutor(threads, thread_name_prefix="cablegate-facets"))
     return _POOL[1]
 
 

@@ -379,6 +379,31 @@ def test_tags_counted_from_the_dictionary_agree(index, monkeypatch) -> None:
         assert list(by_dictionary["tag"].items()) == list(per_document["tag"].items())
 
 
+def test_facets_counted_in_one_pass_or_split_agree(index, monkeypatch) -> None:
+    """Cheap queries count tags beside the other columns (search.SPLIT_FACETS_BELOW)."""
+    from cablegate import search
+
+    for query in ("minister", "", "origin:moscow", '"foreign minister"'):
+        monkeypatch.setattr(search, "SPLIT_FACETS_BELOW", 0.0)
+        one_pass = index.search(query, facet_limit=None)
+        monkeypatch.setattr(search, "SPLIT_FACETS_BELOW", 3600.0)
+        split = index.search(query, facet_limit=None)
+        assert (split.facets, split.histogram) == (one_pass.facets, one_pass.histogram), query
+        assert split.total == one_pass.total
+
+
+def test_searches_at_once_get_their_own_counts(index) -> None:
+    """A server runs searches on several threads; each gets its own facets."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    queries = ["minister", "iran", "", "nuclear OR oil", "tag:PREL", "embassy"] * 3
+    alone = {q: index.search(q, limit=3) for q in set(queries)}
+    with ThreadPoolExecutor(6) as pool:
+        together = list(pool.map(lambda q: index.search(q, limit=3), queries))
+    for query, result in zip(queries, together, strict=True):
+        assert result.as_json() == alone[query].as_json(), query
+
+
 def test_snippet_window_in_long_texts(tmp_path) -> None:
     """A long body: the passage around a late match, cut at whole words."""
     index = SearchIndex(tmp_path / "idx")
