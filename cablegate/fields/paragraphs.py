@@ -317,6 +317,8 @@ def _title_before_dashes(line: str) -> str | None:
         before = lead.lstrip(" \t")  # the optional leading group, taken whole
     if not before or before[0] in "-=_" or before[0].isspace() or len(before) > 100:
         return None
+    if "\n" in before:  # the title is on one line (callers pass lines; the regex says so)
+        return None
     return before
 
 
