@@ -5,7 +5,7 @@ A static mirror decodes a ~20 KB stored record and encodes a JSON twin per
 cable page; orjson does both 3-4 times faster (docs/performance.md, export-site).
 The results are the same objects and, for the pages' data (str keys, strings,
 ints, lists, dicts), the same bytes as ``json.dumps(..., ensure_ascii=False,
-separators=(",", ":"))`` (tests/test_export_render.py). What orjson refuses
+separators=(",", ":"))`` (tests/test_jsoncodec.py). What orjson refuses
 (NaN, ints beyond 64 bits, lone surrogates, non-str keys, datetimes) goes to
 ``json``, as before.
 """

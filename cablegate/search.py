@@ -1047,7 +1047,7 @@ class _Counting:
         split: bool,
     ) -> None:
         self.index, self.searcher, self.query = index, searcher, query
-        self.total, self.facet_limit, self.split = total, facet_limit, split
+        self.facet_limit, self.split = facet_limit, split
         if total == 0:
             self.job: Future | None = None
         elif split:

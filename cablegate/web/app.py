@@ -271,22 +271,18 @@ async def _send(send: Any, content_type: bytes, body: bytes, cookie: bytes | Non
     await send({"type": "http.response.body", "body": body})
 
 
-def _json_bytes(data: Any) -> bytes:
-    return jsoncodec.compact_bytes(data)
-
-
 def _html(page: Page) -> Response:
     return HTMLResponse(page.html, status_code=page.status)
 
 
 def _json(page: Page) -> Response:
-    return Response(_json_bytes(page.data), status_code=page.status, media_type=JSON)
+    return Response(jsoncodec.compact_bytes(page.data), status_code=page.status, media_type=JSON)
 
 
 def _stored(page: Page, ext: str) -> StoredView:
     """A rendered page as the page store keeps it (what ``_html``/``_json`` answer)."""
     if ext == "json":
-        return StoredView(page.status, JSON, _json_bytes(page.data))
+        return StoredView(page.status, JSON, jsoncodec.compact_bytes(page.data))
     return StoredView(page.status, HTML, page.html.encode())
 
 

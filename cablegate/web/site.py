@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -180,9 +181,6 @@ class Site:
         self._slugs: dict[str, tuple[float, urls.SlugMap]] = {}
         self._lock = threading.RLock()
         self._memo_seq: int | None = None  # change-log head the memos were computed at
-        # tag -> tag_link(tag): a pure function of the tag and the shipped reference
-        # data, asked ~20 times per cable page for the same few thousand tags.
-        self._tag_links: dict[str, tuple[str, str | None]] = {}
 
     # -- shared context
 
@@ -321,24 +319,10 @@ class Site:
         html = self.render("cable.html", **context)
         return Page(path, html, data, json_path=json_path, depends=depends)
 
-    def tag_link(self, tag: str) -> tuple[str, str | None]:
-        """(browse page, meaning for the hover title) of a tag."""
-        link = self._tag_links.get(tag)
-        if link is None:
-            if len(self._tag_links) >= 100_000:  # bounded: tags come from the cables
-                self._tag_links.clear()
-            link = self._tag_links[tag] = self._tag_link(tag)
-        return link
-
     @staticmethod
-    def _tag_link(tag: str) -> tuple[str, str | None]:
-        info = ids.tag_info(tag)
-        meaning = None
-        if info and info.get("meaning"):
-            meaning = info["meaning"]
-            if info.get("category") and info["kind"] == "subject":
-                meaning = f"{info['category']}: {meaning}"
-        return urls.browse_path("tag", tag), meaning
+    def tag_link(tag: str) -> tuple[str, str | None]:
+        """(browse page, meaning for the hover title) of a tag."""
+        return _tag_link(tag)
 
     @staticmethod
     def _cite(cite: dict) -> dict:
@@ -798,6 +782,19 @@ class Site:
     def not_found_page(self, what: str = "") -> Page:
         html = self.render("404.html", title="Not found", what=what, path=None, json_path=None)
         return Page("", html, {"error": "not found"}, status=404)
+
+
+# A pure function of the tag and the shipped reference data, asked ~20 times per
+# cable page for the same few thousand tags (bounded: tags come from the cables).
+@lru_cache(maxsize=100_000)
+def _tag_link(tag: str) -> tuple[str, str | None]:
+    info = ids.tag_info(tag)
+    meaning = None
+    if info and info.get("meaning"):
+        meaning = info["meaning"]
+        if info.get("category") and info["kind"] == "subject":
+            meaning = f"{info['category']}: {meaning}"
+    return urls.browse_path("tag", tag), meaning
 
 
 # Each byte's form in ``quote_all``: unreserved characters as they are, others %XX.
