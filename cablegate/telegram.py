@@ -146,14 +146,11 @@ def _transmission_and_banner(header: str, body: str) -> tuple[Header, Banner | N
     # the banner is in the first lines, nearly always the very first: a few
     # lines are cut out first (each line cut is an object), more only if needed
     # (find_banner answers the first banner line of the lines it is given)
-    body_top = body.split("\n", 12)[:12]
-    banner = find_banner(body_top)
-    if banner is None and len(body_top) == 12:
-        body_top = body.split("\n", 40)[:40]
+    for lines in (12, 40, 200):
+        body_top = body.split("\n", lines)[:lines]
         banner = find_banner(body_top)
-        if banner is None and len(body_top) == 40:
-            body_top = body.split("\n", 200)[:200]
-            banner = find_banner(body_top)
+        if banner is not None or len(body_top) < lines:
+            break
     if not has_transmission(head_info):
         stop = banner.line_index + banner.glued if banner else min(len(body_top), 80)
         body_info = scan_header(body_top[:stop])
