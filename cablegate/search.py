@@ -37,8 +37,8 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
@@ -75,11 +75,9 @@ PREFIX_HIGHLIGHT_TERMS = 20  # prefix expansions highlighted in snippets
 _ALL_BUCKETS = 1_000_000
 # The fast columns with one value per cable (the month feeds the histogram).
 _SINGLE_VALUED = ("origin", "classification", "month")
-# A query whose top hits took less than this is run again for a second counting
-# pass rather than waiting for one (measured: docs/performance.md).
-SPLIT_FACETS_BELOW = 0.003  # seconds
-# Result sets larger than this count their tags by walking the tag dictionary
-# (measured crossover on the 251,287-cable benchmark index: docs/performance.md).
+# Result sets estimated larger than this (from the query's term frequencies,
+# before the search runs) count their tags by walking the tag dictionary (measured
+# crossover on the 251,287-cable benchmark index: docs/performance.md).
 TAGS_BY_DICTIONARY_ABOVE = 40_000
 
 _CABLE_ANALYZER = "cable"
@@ -385,9 +383,15 @@ def _regex_escape(text: str) -> str:
 class _Compiler:
     """Syntax tree -> tantivy Query, plus the positive body terms to highlight."""
 
-    def __init__(self, schema: tantivy.Schema, searcher: tantivy.Searcher) -> None:
+    def __init__(
+        self,
+        schema: tantivy.Schema,
+        searcher: tantivy.Searcher,
+        months: Callable[[], dict[str, int]] | None = None,
+    ) -> None:
         self.schema = schema
         self.searcher = searcher
+        self.months = months  # -> the number of documents created in each YYYY-MM
         self.highlight: list[str] = []  # body terms of the query's positive words
 
     def compile(self, node: Node, negated: bool = False) -> Query | None:
@@ -403,6 +407,46 @@ class _Compiler:
         if node.field is None or node.field == "subject":
             return self._text(node, negated)
         return self._keyword(node)
+
+    def estimate(self, node: Node) -> int:
+        """About how many documents ``node`` matches, from its terms' document
+        frequencies (a dictionary lookup per term, no query run) and the
+        documents' months. A word counts in the text field where it is most
+        frequent (the fields overlap: a subject's words are in the body too);
+        the parts of an AND are taken as independent; prefixes, release dates
+        and negations are not estimated (any document may match)."""
+        everything = max(self.searcher.num_docs, 1)
+        if isinstance(node, And):
+            share = 1.0
+            for item in node.items:
+                if not isinstance(item, Not):
+                    share *= self.estimate(item) / everything
+            return round(everything * share)
+        if isinstance(node, Or):
+            return min(everything, sum(self.estimate(item) for item in node.items))
+        if isinstance(node, DateRange):
+            return self._created_between(node)
+        if isinstance(node, Not) or node.prefix:
+            return everything
+        if node.field is not None and node.field != "subject":
+            return self.searcher.doc_freq(KEYWORD_FIELDS[node.field], keyword_term(node.text))
+        words = [text for _position, text in text_tokens(node.text)]
+        fields = TEXT_FIELDS if node.field is None else (("subject", 1.0),)
+        count = 0
+        if words:  # a phrase is in a field only where all its words are
+            count = max(min(self.searcher.doc_freq(name, w) for w in words) for name, _ in fields)
+        if node.field is None and isinstance(node, Term) and looks_like_cable_id(node.text):
+            for variant in _id_variants(node.text):
+                count += self.searcher.doc_freq("refid", variant)
+                count += self.searcher.doc_freq("references", variant)
+        return min(everything, count)
+
+    def _created_between(self, node: DateRange) -> int:
+        if node.field != "created" or self.months is None:
+            return self.searcher.num_docs
+        first = node.start.strftime("%Y-%m") if node.start else ""
+        last = node.end.strftime("%Y-%m") if node.end else "9999-99"
+        return sum(n for month, n in self.months().items() if first <= month <= last)
 
     def _and(self, node: And, negated: bool) -> Query | None:
         must: list[Query] = []
@@ -690,6 +734,7 @@ class SearchIndex:
         self._index.register_tokenizer(_KEYWORD_ANALYZER, keyword_analyzer())
         self._writer: tantivy.IndexWriter | None = None
         self._seen_meta = self._meta_stamp()
+        self._all_months: tuple[Any, dict[str, int]] | None = None  # (meta stamp, counts)
         self._fresh: bool | None = None  # the index was empty when this writer started
         self._added: set[str] = set()
         self._cleared = False
@@ -873,25 +918,32 @@ class SearchIndex:
         tree = parse(query)
         self._refresh()
         searcher = self._index.searcher()
-        compiler = _Compiler(self._schema, searcher)
+        compiler = _Compiler(self._schema, searcher, lambda: self._months_of_all(searcher))
         matched = Query.all_query() if tree is None else compiler.compile(tree)
         if matched is None:  # only words that are not indexed (e.g. XXXXXXXX)
             matched = Query.empty_query()
         unreleased = self._unreleased_at(now)
         final = Query.boolean_query([(Occur.Must, matched), (Occur.MustNot, unreleased)])
         pinned = self._pinned(searcher, query, unreleased) if tree is not None else None
-        started = time.perf_counter()
-        total, hits = self._top(searcher, final, pinned, limit, offset, sort)
-        # tantivy releases the GIL: counting runs on another core while this
-        # thread loads the page's documents and cuts their snippets.
+        # tantivy releases the GIL: the counts are made on another core while
+        # this thread finds the top hits, loads them and cuts their snippets.
         counting = None
         if facets:
-            counting = _Counting(self, searcher, final, total, facet_limit,
-                                 split=time.perf_counter() - started < SPLIT_FACETS_BELOW)
+            size = searcher.num_docs if tree is None else compiler.estimate(tree)
+            counting = _Counting(self, searcher, final, size, facet_limit)
+        total, hits = self._top(searcher, final, pinned, limit, offset, sort)
         snippets = Snippets(searcher, self._schema, compiler.highlight)
         results = [self._hit(searcher, address, score, snippets) for score, address in hits]
         facet_counts, histogram = counting.result() if counting is not None else ({}, {})
         return SearchResult(query, total, results, facet_counts, histogram, offset, limit, sort)
+
+    def _months_of_all(self, searcher: tantivy.Searcher) -> dict[str, int]:
+        """Documents created per YYYY-MM, released or not: counted once per
+        version of the index (for estimates, so the release gate is moot)."""
+        if self._all_months is None or self._all_months[0] != self._seen_meta:
+            counts = self._count_columns(searcher, Query.all_query(), ["month"])["month"]
+            self._all_months = (self._seen_meta, counts)
+        return self._all_months[1]
 
     def _unreleased_at(self, now: datetime | None) -> Query:
         """The documents whose release time is after ``now`` (to the second).
@@ -1007,18 +1059,12 @@ class SearchIndex:
         pairs = searcher.terms_with_prefix("tag", "", filter_query=query, limit=facet_limit)
         return {term: count for term, count in pairs if count}
 
-    def _count_tags(
-        self, searcher: tantivy.Searcher, query: Query, total: int, facet_limit: int | None
-    ) -> dict[str, int]:
-        if total > TAGS_BY_DICTIONARY_ABOVE:
-            return self._count_tags_by_dictionary(searcher, query, facet_limit)
-        return self._count_columns(searcher, query, ["tag"])["tag"]
-
     def _count_all(
-        self, searcher: tantivy.Searcher, query: Query, total: int, facet_limit: int | None
+        self, searcher: tantivy.Searcher, query: Query, size: int, facet_limit: int | None
     ) -> dict[str, dict[str, int]]:
-        """Every facet's counts in as few passes over the result set as can be."""
-        if total > TAGS_BY_DICTIONARY_ABOVE:
+        """Every facet's counts in as few passes over the result set as can be,
+        for a query matching about ``size`` documents."""
+        if size > TAGS_BY_DICTIONARY_ABOVE:
             counts = self._count_columns(searcher, query, _SINGLE_VALUED)
             counts["tag"] = self._count_tags_by_dictionary(searcher, query, facet_limit)
             return counts
@@ -1029,12 +1075,11 @@ class _Counting:
     """The facet counts and monthly histogram of one search, made beside it.
 
     The counts are exact over the whole result set and cost more than the
-    page of hits with its snippets. On the counting thread, all of them in one
-    pass; but when the query itself is cheap to run again (its top hits took
-    under SPLIT_FACETS_BELOW), the tags (the dearest column: several per cable)
-    are counted on the counting thread while this thread, after the snippets,
-    counts the single-valued columns in a second pass: two cores, shorter wait,
-    one more cheap evaluation of the query (docs/performance.md).
+    page of hits with its snippets, so they start first, on a counting thread,
+    in one pass over the result set, while the search thread finds and renders
+    the page (docs/performance.md). ``size``, an estimate of how many
+    documents the query matches (the total is not known yet), chooses how the
+    tags are counted; the counts are exact either way.
     """
 
     def __init__(
@@ -1042,28 +1087,15 @@ class _Counting:
         index: SearchIndex,
         searcher: tantivy.Searcher,
         query: Query,
-        total: int,
+        size: int,
         facet_limit: int | None,
-        split: bool,
     ) -> None:
-        self.index, self.searcher, self.query = index, searcher, query
-        self.facet_limit, self.split = facet_limit, split
-        if total == 0:
-            self.job: Future | None = None
-        elif split:
-            self.job = _facet_pool().submit(index._count_tags, searcher, query, total, facet_limit)
-        else:
-            self.job = _facet_pool().submit(index._count_all, searcher, query, total, facet_limit)
+        self.facet_limit = facet_limit
+        self.job = _facet_pool().submit(index._count_all, searcher, query, size, facet_limit)
 
     def result(self) -> tuple[dict[str, dict[str, int]], dict[str, int]]:
         """(facets: kind -> value -> count, most frequent first; histogram: YYYY-MM -> count)."""
-        if self.job is None:
-            return {kind: {} for kind in FACETS}, {}
-        if self.split:
-            counts = self.index._count_columns(self.searcher, self.query, _SINGLE_VALUED)
-            counts["tag"] = self.job.result()
-        else:
-            counts = self.job.result()
+        counts = self.job.result()
         histogram = dict(sorted(counts.pop("month").items()))
         years: dict[str, int] = {}
         for month, count in histogram.items():

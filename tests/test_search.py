@@ -379,17 +379,31 @@ def test_tags_counted_from_the_dictionary_agree(index, monkeypatch) -> None:
         assert list(by_dictionary["tag"].items()) == list(per_document["tag"].items())
 
 
-def test_facets_counted_in_one_pass_or_split_agree(index, monkeypatch) -> None:
-    """Cheap queries count tags beside the other columns (search.SPLIT_FACETS_BELOW)."""
-    from cablegate import search
+def test_result_size_estimate(index) -> None:
+    """The estimate that chooses how tags are counted, before the total is
+    known: exact for one filter, within the text fields' range for a word,
+    never below the total for unions of filters and date ranges."""
+    from cablegate.query import parse
+    from cablegate.search import _Compiler
 
-    for query in ("minister", "", "origin:moscow", '"foreign minister"'):
-        monkeypatch.setattr(search, "SPLIT_FACETS_BELOW", 0.0)
-        one_pass = index.search(query, facet_limit=None)
-        monkeypatch.setattr(search, "SPLIT_FACETS_BELOW", 3600.0)
-        split = index.search(query, facet_limit=None)
-        assert (split.facets, split.histogram) == (one_pass.facets, one_pass.histogram), query
-        assert split.total == one_pass.total
+    searcher = index._index.searcher()
+    compiler = _Compiler(index._schema, searcher, lambda: index._months_of_all(searcher))
+
+    def estimate_and_total(query: str) -> tuple[int, int]:
+        return compiler.estimate(parse(query)), index.search(query, limit=0, facets=False).total
+
+    for query in ("origin:moscow", "tag:PREL", "classification:secret", "subject:iran"):
+        estimate, total = estimate_and_total(query)
+        assert estimate == total > 0, query
+    for query in ("minister", "iran", "embassy"):
+        estimate, total = estimate_and_total(query)
+        assert 0 < estimate <= total <= 3 * estimate, query
+    for query in ("tag:PREL OR tag:PGOV", "from:2008 to:2009", "from:2008-03-15", "origin:moscow OR iran"):
+        estimate, total = estimate_and_total(query)
+        assert estimate >= total > 0, query
+    estimate, total = estimate_and_total("tag:PREL from:2008")
+    assert estimate > 0 and total > 0
+    assert estimate_and_total("nosuchwordanywhere") == (0, 0)
 
 
 def test_searches_at_once_get_their_own_counts(index) -> None:
