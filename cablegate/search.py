@@ -110,6 +110,9 @@ class SearchIndexError(RuntimeError):
 # --------------------------------------------------------------------------- analysis
 
 
+_REDACTION_RUN = re.compile("XXX+")
+
+
 def mask_redactions(text: str) -> str:
     """``text`` with redaction runs stuck to other letters blanked (same length).
 
@@ -121,15 +124,12 @@ def mask_redactions(text: str) -> str:
     """
     parts: list[str] = []
     last = 0
-    start = text.find("XXX")  # str.find is much faster than a regex scan of the text
-    while start != -1:
-        end = start + 3
-        while end < len(text) and text[end] == "X":
-            end += 1
-        if (start and text[start - 1].isalnum()) or (end < len(text) and text[end].isalnum()):
+    size = len(text)
+    for run in _REDACTION_RUN.finditer(text):  # the literal start lets re skip ahead fast
+        start, end = run.span()
+        if (start and text[start - 1].isalnum()) or (end < size and text[end].isalnum()):
             parts += [text[last:start], " " * (end - start)]
             last = end
-        start = text.find("XXX", end)
     if not parts:
         return text
     parts.append(text[last:])

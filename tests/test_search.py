@@ -488,6 +488,30 @@ def test_redaction_runs_never_match(index, records) -> None:
     assert len(redacted) > 20, "the real corpus has redacted cables"
 
 
+def _masked_char_by_char(text: str) -> str:
+    """mask_redactions spelled out: each maximal run of 3+ X touching a letter
+    or digit becomes as many spaces."""
+    out = list(text)
+    i = 0
+    while i < len(text):
+        j = i
+        while j < len(text) and text[j] == "X":
+            j += 1
+        if j - i >= 3 and ((i and text[i - 1].isalnum()) or (j < len(text) and text[j].isalnum())):
+            out[i:j] = " " * (j - i)
+        i = max(j, i + 1)
+    return "".join(out)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(["X", "XX", "XXXX", "x", "a", "1", " ", "\n", "é", "_"])))
+def test_mask_redactions_blanks_exactly_the_runs_touching_words(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    masked = mask_redactions(text)
+    assert masked == _masked_char_by_char(text)
+    assert len(masked) == len(text)
+
+
 def test_words_around_redactions_are_found_and_phrases_do_not_jump_them(index) -> None:
     assert ids(everything(index, "quxminister yesterday")) == {"99TESTPOST3"}
     assert everything(index, '"quxminister met yesterday"').total == 0
