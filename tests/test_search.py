@@ -512,6 +512,45 @@ def test_mask_redactions_blanks_exactly_the_runs_touching_words(pieces: list[str
     assert len(masked) == len(text)
 
 
+_WORD_PIECES = ["oil", "soil", "Oil", "oils", "gas", "iran", "a", "1", "_", " ", "-", "\n"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(st.sampled_from(_WORD_PIECES)),
+    st.sets(st.sampled_from(["oil", "oils", "gas", "iran", "a", "1"]), min_size=1),
+)
+def test_first_word_finds_what_the_word_regex_finds(pieces: list[str], words: set[str]) -> None:
+    """Snippet windows: str.find per word on the lower-cased text, as the
+    case-insensitive regex of alternatives (longest word first) would."""
+    from cablegate.search import _first_word
+
+    text = "".join(pieces)
+    ordered = sorted(words, key=len, reverse=True)
+    regex = re.compile(rf"(?<![^\W_])(?:{'|'.join(ordered)})(?![^\W_])", re.IGNORECASE)
+    found = regex.search(text)
+    assert _first_word(text, text.lower(), ordered) == (found.span() if found else None)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(st.sampled_from([*_WORD_PIECES, "X", "XX", "XXXX", "x"])),
+    st.sets(st.sampled_from(["oil", "gas", "iran", "a", "1", "x", "ax"]), min_size=1),
+)
+def test_first_word_never_misses_a_word_the_index_has(pieces: list[str], words: set[str]) -> None:
+    """Next to redaction runs too: whenever the index's tokens of the text
+    (masked, lower-cased letter and digit runs) hold a word, one is found, no
+    later than the first of them."""
+    from cablegate.search import _first_word
+
+    text = "".join(pieces)
+    ordered = sorted(words, key=len, reverse=True)
+    tokens = [m for m in re.finditer(r"[^\W_]+", mask_redactions(text).lower()) if m.group() in words]
+    found = _first_word(text, text.lower(), ordered)
+    if tokens:
+        assert found is not None and found[0] <= tokens[0].start()
+
+
 def test_words_around_redactions_are_found_and_phrases_do_not_jump_them(index) -> None:
     assert ids(everything(index, "quxminister yesterday")) == {"99TESTPOST3"}
     assert everything(index, '"quxminister met yesterday"').total == 0
