@@ -5,6 +5,8 @@ filters, IDs, sorts, deep pages), every one with snippets and facet counts.
     python bench/search.py --db URL [--index DIR]       # the index of that database
     python bench/search.py --build CORPUS.csv --index DIR [--threads 2] [--heap-mb 256]
                                                         # build an index from a corpus, then measure
+    python bench/search.py --index DIR --compare REV [--rounds 6]
+                                                        # working tree vs. a git revision
 
 ``--build`` reads a cables.csv-format corpus (bench/make_corpus.py) straight
 into a new index, without the parser or a database, to time indexing alone:
@@ -14,6 +16,11 @@ spread over 2010-11-28 .. 2011-09-01. Each query runs once to warm up, then
 process, one query at a time), both wall-clock and CPU time of this process.
 The machine has 2 cores shared with other work: the load average is printed;
 record it with the figures (docs/performance.md).
+
+``--compare REV`` runs the search code of a git revision (``git archive``,
+imported as ``cablegate_base``, as ``bench/parse.py compare`` does) and the
+working tree's on the same index, every query by both in random order, round
+after round: the way to see a gain smaller than the machine's speed swings.
 """
 
 from __future__ import annotations
@@ -262,6 +269,38 @@ def totals(index: SearchIndex) -> None:
         print(f"  {category:<8} {result.total:>8,}  {text}")
 
 
+def compare(path: Path, revision: str, rounds: int) -> None:
+    """Each query by the revision's code and the working tree's, in random order."""
+    import importlib
+    import random
+    import tempfile
+
+    from parse import load_base_package  # bench/parse.py
+
+    with tempfile.TemporaryDirectory() as tmp:
+        load_base_package(revision, Path(tmp))
+        base = importlib.import_module("cablegate_base.search").SearchIndex(path)
+        here = SearchIndex(path)
+        ids = id_queries(here)
+        timings: dict[str, dict[str, list]] = {revision: {}, "working tree": {}}
+        order = random.Random(0)
+        for _ in range(rounds):
+            for category, query, options in MIX:
+                text = query.format(**ids)
+                runs = [(revision, base), ("working tree", here)]
+                order.shuffle(runs)
+                for label, index in runs:
+                    index.search(text, **options)  # warm-up
+                    wall, cpu = time.perf_counter(), time.process_time()
+                    index.search(text, **options)
+                    spent = (
+                        (time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000
+                    )
+                    timings[label].setdefault(category, []).append(spent)
+    for label, measured in timings.items():
+        report(measured, f"{label}, with snippets + facets + histogram")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--index", help="index directory")
@@ -274,6 +313,7 @@ def main() -> None:
     parser.add_argument("--heap-mb", type=int, default=256, help="with --build: writer heap")
     parser.add_argument("--rounds", type=int, default=5, help="timed runs of each query")
     parser.add_argument("--totals", action="store_true", help="print each query's total")
+    parser.add_argument("--compare", metavar="REV", help="compare with this git revision's code")
     args = parser.parse_args()
 
     if args.build:
@@ -292,6 +332,10 @@ def main() -> None:
     print(f"index {path}: {index.num_docs:,} documents; load average {os.getloadavg()[0]:.2f}")
     if args.totals:
         totals(index)
+    if args.compare:
+        compare(path, args.compare, args.rounds)
+        print(f"load average after: {os.getloadavg()[0]:.2f}")
+        return
     report(measure(index, args.rounds, facets=True), "with snippets + facets + histogram")
     report(measure(index, args.rounds, facets=False), "with snippets, no facets")
     print(f"load average after: {os.getloadavg()[0]:.2f}")
