@@ -78,7 +78,7 @@ _SINGLE_VALUED = ("origin", "classification", "month")
 # Result sets estimated larger than this (from the query's term frequencies,
 # before the search runs) count their tags by walking the tag dictionary (measured
 # crossover on the 251,287-cable benchmark index: docs/performance.md).
-TAGS_BY_DICTIONARY_ABOVE = 40_000
+TAGS_BY_DICTIONARY_ABOVE = 80_000
 
 _CABLE_ANALYZER = "cable"
 _KEYWORD_ANALYZER = "keyword"
