@@ -35,9 +35,20 @@ def loads(text: str | bytes) -> Any:
     return json.loads(text)
 
 
-def compact_text(data: Any) -> str:
-    """Compact JSON, non-ASCII characters as they are (the site's JSON twins)."""
+def _by_json(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def compact_text(data: Any) -> str:
+    """Compact JSON, non-ASCII characters as they are (the site's JSON twins,
+    the stored records): ``json.dumps(data, ensure_ascii=False,
+    separators=(",", ":"))``."""
+    if orjson is not None:
+        try:
+            return orjson.dumps(data, option=_STRICT).decode()
+        except TypeError:  # orjson.JSONEncodeError too: a key or value it would not write
+            pass
+    return _by_json(data)
 
 
 def compact_bytes(data: Any) -> bytes:
@@ -47,4 +58,4 @@ def compact_bytes(data: Any) -> bytes:
             return orjson.dumps(data, option=_STRICT)
         except TypeError:  # orjson.JSONEncodeError too: a key or value it would not write
             pass
-    return compact_text(data).encode()
+    return _by_json(data).encode()

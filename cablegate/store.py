@@ -92,7 +92,7 @@ def prepare(record: Record) -> Prepared:
         reference_id=refid,
         header=header,
         body=body,
-        record_json=json.dumps(stored, ensure_ascii=False),
+        record_json=jsoncodec.compact_text(stored),
         content_hash=content_hash,
         body_hash=body_hash,
         released=record.get("released"),

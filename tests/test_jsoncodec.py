@@ -24,9 +24,24 @@ PAGE_DATA = [
 ]
 
 
+def _by_json(data) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
 def test_compact_bytes_by_orjson_are_jsons_bytes():
     for data in PAGE_DATA:
-        assert jsoncodec.compact_bytes(data) == jsoncodec.compact_text(data).encode()
+        assert jsoncodec.compact_text(data) == _by_json(data)
+        assert jsoncodec.compact_bytes(data) == _by_json(data).encode()
+
+
+def test_stored_record_text_is_jsons():
+    """store.prepare writes the record JSON with compact_text: json's text."""
+    from cablegate.parse import parse_text
+
+    record = parse_text("SUBJECT: Caf\u00e9 \"talks\" \u00b6 1.\n\n1. (C) Text \u2028 here.\n")
+    prepared = store.prepare({**record, "reference_id": "07MOSCOW1", "body": "x"})
+    assert prepared.record_json == _by_json(json.loads(prepared.record_json))
+    assert json.loads(prepared.record_json)["subject"] == record["subject"]
 
 
 def test_what_orjson_would_write_differently_goes_to_json():
@@ -34,6 +49,7 @@ def test_what_orjson_would_write_differently_goes_to_json():
         assert json.loads(jsoncodec.compact_bytes(data)) == json.loads(jsoncodec.compact_text(data))
     assert jsoncodec.compact_bytes({1: "int key"}) == b'{"1":"int key"}'
     assert jsoncodec.compact_bytes({"big": 2**70}) == jsoncodec.compact_text({"big": 2**70}).encode()
+    assert jsoncodec.compact_text({"s": "\ud800"}) == _by_json({"s": "\ud800"})  # lone surrogate
 
 
 def test_stored_records_read_by_orjson_are_jsons():
