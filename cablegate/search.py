@@ -306,7 +306,7 @@ def _tantivy_document(doc: dict[str, Any]) -> tantivy.Document:
         "classification": doc.get("classification"),
         "tags": list(doc.get("tags") or []),
     }
-    out.add_bytes("stored", json.dumps(stored, ensure_ascii=False).encode("utf-8"))
+    out.add_bytes("stored", jsoncodec.compact_bytes(stored))
     # The body as published, for snippets: raw UTF-8 (no JSON escaping of 8 KB texts).
     out.add_bytes("body_text", (doc.get("body") or "").encode("utf-8"))
     return out
