@@ -11,7 +11,6 @@ of a cable appends to ``changes`` in that same transaction (``log_changes``).
 from __future__ import annotations
 
 import hashlib
-import json
 import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -274,7 +273,7 @@ def _cable_values(item: Prepared) -> dict[str, Any]:
         "origin": item.origin,
         "origin_code": item.origin_code,
         "subject": item.subject,
-        "tags": json.dumps(item.tags, ensure_ascii=False),
+        "tags": jsoncodec.compact_text(item.tags),
     }
 
 
