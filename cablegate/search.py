@@ -773,6 +773,7 @@ class SearchIndex:
         self._fresh: bool | None = None  # the index was empty when this writer started
         self._added: set[str] = set()
         self._cleared = False
+        self._uncommitted = False  # changes made since the last commit
 
     # -- directory and metadata
 
@@ -871,6 +872,7 @@ class SearchIndex:
         ``released`` is its release time).
         """
         writer = self._get_writer()
+        self._uncommitted = True
         for doc in docs:
             doc = _as_index_document(doc)
             refid = doc["reference_id"]
@@ -885,6 +887,7 @@ class SearchIndex:
     def delete(self, reference_ids: Iterable[str]) -> None:
         """Remove documents by reference ID; visible after ``commit``."""
         writer = self._get_writer()
+        self._uncommitted = True
         for refid in reference_ids:
             writer.delete_documents_by_term("reference_id", refid)
             self._added.discard(refid)
@@ -892,6 +895,7 @@ class SearchIndex:
     def clear(self) -> None:
         """Remove every document (for a rebuild); visible after ``commit``."""
         writer = self._get_writer()
+        self._uncommitted = True
         writer.delete_all_documents()
         self._fresh = True
         self._added = set()
@@ -902,6 +906,7 @@ class SearchIndex:
         0 after ``clear``). Searches see the changes from now on."""
         if self._writer is not None:
             self._writer.commit()
+            self._uncommitted = False
             self._index.reload()
             self._seen_meta = self._meta_stamp()
         if last_seq is None:
@@ -910,10 +915,18 @@ class SearchIndex:
         self._write_meta(int(last_seq))
 
     def close(self) -> None:
-        """Release the writer lock (uncommitted changes are dropped), after merges finish."""
+        """Release the writer lock (uncommitted changes are dropped), after merges finish.
+
+        tantivy merges segments after each commit, on its own threads; a
+        rollback would cancel those merges too, so it is done only when there
+        is something uncommitted to drop. Otherwise every writer's last commit
+        would leave its small segments unmerged, and they would pile up (facet
+        counts cost per segment)."""
         writer, self._writer = self._writer, None
         if writer is not None:
-            writer.rollback()
+            if self._uncommitted:
+                writer.rollback()
+            self._uncommitted = False
             writer.wait_merging_threads()
 
     def __enter__(self) -> SearchIndex:

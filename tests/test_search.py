@@ -775,6 +775,22 @@ def test_uncommitted_changes_are_invisible_and_dropped_on_close(tmp_path) -> Non
     assert SearchIndex(tmp_path / "idx").search("pending").total == 0
 
 
+def test_small_commits_are_merged_not_piled_up(tmp_path) -> None:
+    """Each sync opens a writer, commits a few documents and closes: closing
+    waits for the merges the commit started instead of cancelling them, so the
+    segments do not pile up (facet counts cost per segment)."""
+    for n in range(12):
+        index = SearchIndex(tmp_path / "idx")
+        index.upsert([document_from_record(_record(f"99M{n}", f"word{n}"), release_at=None)])
+        index.commit(last_seq=n + 1)
+        index.close()
+    index = SearchIndex(tmp_path / "idx")
+    searcher = index._index.searcher()
+    assert searcher.num_docs == 12
+    assert searcher.num_segments < 8
+    assert index.search("word11").total == 1 and index.last_seq == 12
+
+
 def test_one_writer_at_a_time(tmp_path) -> None:
     first = SearchIndex(tmp_path / "idx")
     first.upsert([document_from_record(_record("99W1", "one"), release_at=None)])
