@@ -39,23 +39,25 @@ def _by_json(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
+def _by_orjson(data: Any) -> bytes | None:
+    """orjson's bytes, or None for a key or value it would not write as json does."""
+    if orjson is None:
+        return None
+    try:
+        return orjson.dumps(data, option=_STRICT)
+    except TypeError:  # orjson.JSONEncodeError too
+        return None
+
+
 def compact_text(data: Any) -> str:
     """Compact JSON, non-ASCII characters as they are (the site's JSON twins,
     the stored records): ``json.dumps(data, ensure_ascii=False,
     separators=(",", ":"))``."""
-    if orjson is not None:
-        try:
-            return orjson.dumps(data, option=_STRICT).decode()
-        except TypeError:  # orjson.JSONEncodeError too: a key or value it would not write
-            pass
-    return _by_json(data)
+    written = _by_orjson(data)
+    return _by_json(data) if written is None else written.decode()
 
 
 def compact_bytes(data: Any) -> bytes:
     """``compact_text(data)`` as UTF-8."""
-    if orjson is not None:
-        try:
-            return orjson.dumps(data, option=_STRICT)
-        except TypeError:  # orjson.JSONEncodeError too: a key or value it would not write
-            pass
-    return _by_json(data).encode()
+    written = _by_orjson(data)
+    return _by_json(data).encode() if written is None else written

@@ -431,7 +431,7 @@ class _Compiler:
         if node.field is not None and node.field != "subject":
             return self.searcher.doc_freq(KEYWORD_FIELDS[node.field], keyword_term(node.text))
         words = [text for _position, text in text_tokens(node.text)]
-        fields = TEXT_FIELDS if node.field is None else (("subject", 1.0),)
+        fields = _text_fields(node)
         count = 0
         if words:  # a phrase is in a field only where all its words are
             count = max(min(self.searcher.doc_freq(name, w) for w in words) for name, _ in fields)
@@ -473,7 +473,7 @@ class _Compiler:
 
     def _text(self, node: Term | Phrase, negated: bool) -> Query | None:
         tokens = text_tokens(node.text)
-        fields = TEXT_FIELDS if node.field is None else (("subject", 1.0),)
+        fields = _text_fields(node)
         options: list[Query] = []
         if tokens:
             for name, weight in fields:
@@ -535,6 +535,11 @@ class _Compiler:
             self.schema, name, FieldType.Date, low, high, include_upper=high is None
         )
         return Query.const_score_query(query, 0.0)
+
+
+def _text_fields(node: Term | Phrase) -> tuple[tuple[str, float], ...]:
+    """The text fields (with weights) a word or phrase is searched in."""
+    return TEXT_FIELDS if node.field is None else (("subject", 1.0),)
 
 
 def _midnight(day: date | None) -> datetime | None:

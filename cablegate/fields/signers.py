@@ -87,7 +87,9 @@ def _signature_tail(line: str) -> str | None:
     return None
 
 
-_SIGNATURE_LAST = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ'-")
+# the characters of a signature's name (upper-case letters, ' and -)
+_NAME_CHARACTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ'-"
+_SIGNATURE_LAST = frozenset(_NAME_CHARACTERS)
 
 
 def _signature_search_start(line: str) -> int:
@@ -99,9 +101,6 @@ def _signature_search_start(line: str) -> int:
     name_start = len(line.rstrip(_NAME_CHARACTERS))
     space_start = len(line[:name_start].rstrip())
     return max(0, space_start - 20)
-
-
-_NAME_CHARACTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ'-"
 
 
 def _is_trailer(line: str) -> bool:
