@@ -5,6 +5,9 @@ Prints figures, asserts nothing (docs/performance.md, section "Parsing"):
     python3 bench/parse.py                  # all sections
     python3 bench/parse.py html csv         # some of: floor, html, text, csv, fields, adversarial
     python3 bench/parse.py compare [REV [PASSES]]   # working tree vs. git revision (HEAD)
+    # the compiled field parser (setup.py): build it aside, measure that build
+    CABLEGATE_COMPILE=1 python3 -m pip install --no-deps --target /tmp/cablegate-compiled .
+    CABLEGATE_BENCH_INSTALLED=1 PYTHONPATH=/tmp/cablegate-compiled python3 bench/parse.py
 
 * floor: the issue's reference floor on the same pages -- read each file, cut
   the two <pre> blocks with one regex, unescape -- measured here too, so the
@@ -32,6 +35,7 @@ process is single-threaded, so this is one core's throughput.
 from __future__ import annotations
 
 import csv
+import os
 import re
 import sys
 import tempfile
@@ -39,7 +43,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+if os.environ.get("CABLEGATE_BENCH_INSTALLED") != "1":
+    sys.path.insert(0, str(ROOT))  # this working tree's package, else the one installed
 
 from cablegate.formats import read_inputs  # noqa: E402
 from cablegate.parse import parse_inputs  # noqa: E402
@@ -241,6 +246,17 @@ SECTIONS = {"floor": bench_floor, "html": bench_html, "text": bench_text, "csv":
             "fields": bench_fields, "adversarial": bench_adversarial}
 
 
+def build_description() -> str:
+    """Which package is measured: its folder, and whether its field parser is
+    the compiled build (``CABLEGATE_COMPILE=1``, setup.py)."""
+    import cablegate
+    import cablegate.telegram
+
+    compiled = not cablegate.telegram.__file__.endswith(".py")
+    folder = Path(cablegate.__file__).parent
+    return f"{folder} (field parser {'compiled by mypyc' if compiled else 'pure Python'})"
+
+
 def main(argv: list[str]) -> int:
     if not CORPUS.is_dir():
         print("../shared/corpus is not present", file=sys.stderr)
@@ -248,6 +264,7 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["compare"]:  # compare [REVISION [PASSES]]: not part of the default run
         bench_compare(*argv[1:2], *(int(a) for a in argv[2:3]))
         return 0
+    print(f"cablegate: {build_description()}")
     for name in argv or list(SECTIONS):
         SECTIONS[name]()
     return 0

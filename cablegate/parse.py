@@ -28,6 +28,8 @@ def parse_inputs(paths: Iterable[str | Path]) -> Iterator[Record | ParseError]:
         if isinstance(item, ParseError):
             yield item
             continue
+        if not isinstance(item, RawCable):
+            continue  # (a Skipped input: only when a reader is told to skip some)
         try:
             yield record_from_raw(item)
         except ParseError as err:

@@ -89,7 +89,7 @@ def _build(raw: RawCable, header: str, body: str, meta: dict) -> Record:
         content_end = len(text)
     head = text[: min(first_para if first_para is not None else content_end, _HEAD_LIMIT)]
 
-    record = dict.fromkeys(FIELDS)  # every field is set below (lists included)
+    record: Record = dict.fromkeys(FIELDS)  # every field is set below (lists included)
     for name in _UNSET_LIST_FIELDS:
         record[name] = []
     record["partial"] = partial

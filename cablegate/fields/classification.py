@@ -256,7 +256,8 @@ def _classified_end(text: str) -> int:
     ``reason``, ``per``, ``under``, ``e.o``, ``1``, ``(``), at the start of
     the separators in front of them: the first that matches is the match."""
     if not text.isascii():  # (case-insensitive matching beyond ASCII: the regex)
-        return _CLASSIFIED_END_RE.search(text).start()
+        end = _CLASSIFIED_END_RE.search(text)
+        return end.start() if end else len(text)  # (it always matches)
     low = text.lower()
     # the next occurrence of each word (-1: none left), found again only once passed
     nexts = [low.find(word) for word in _CLASSIFIED_END_WORDS]

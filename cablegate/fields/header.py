@@ -98,9 +98,11 @@ def scan_header(lines: list[str]) -> Header:
                 mode = None
                 continue
         if first == "F" and info.sender is None and line.startswith("FM "):
-            info.sender = _FM_RE.match(line).group(1)
-            mode = None
-            continue
+            sender = _FM_RE.match(line)
+            if sender:  # (not a bare "FM ")
+                info.sender = sender.group(1)
+                mode = None
+                continue
         if first in "TI" and line.startswith(("TO ", "INFO ")):
             if _DISTRIBUTION_RE.match(line):
                 mode = None  # NARA "INFO LOG-00 NP-00 ..." distribution codes

@@ -19,6 +19,7 @@ def fill_identity(record: Record, meta: dict, info: Header, banner: Banner | Non
     """reference_id, origin_code, origin, created, released."""
     published = text_of(meta.get("reference_id"))
     hint = text_of(meta.get("reference_id_hint"))
+    ref_id: str | None
     if published:
         ref_id, notes = ids.canonical_id(published.replace(" ", ""))
         warnings += notes

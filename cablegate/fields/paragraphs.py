@@ -209,7 +209,7 @@ def _unnumbered_paragraph(block: list[str]) -> dict:
     first = block[0]
     match = MARK_ONLY_RE.match(first)
     marking = _marking(match.group("mark")) if match else None
-    if marking:
+    if match and marking:
         block = [first[match.end():], *block[1:]]
     return {"number": None, "marking": marking, "text": _join_text(block)}
 
@@ -284,9 +284,9 @@ def _trailing_heading(text: str) -> tuple[str, str | None]:
             continue
         if not last or last[-1] not in "-=_":
             break  # both forms below end with a line of dashes
-        title = _title_before_dashes(last)
-        if title is not None and _heading_title(title):
-            parts.insert(0, title)
+        dashed = _title_before_dashes(last)
+        if dashed is not None and _heading_title(dashed):
+            parts.insert(0, dashed)
             text = above
         else:
             # flattened: "... the budget. ------- Summary -------" ends the line

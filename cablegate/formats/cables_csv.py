@@ -56,15 +56,13 @@ _ESCAPED = re.compile(r"\\.", re.S)
 csv.field_size_limit(max(csv.field_size_limit(), MAX_RECORD_BYTES))
 
 
-class _Dialect(csv.Dialect):
-    delimiter = ","
-    quotechar = '"'
-    escapechar = "\\"
-    doublequote = False
-    skipinitialspace = False
-    lineterminator = "\n"
-    quoting = csv.QUOTE_ALL
-    strict = True
+# (registered by name, not a csv.Dialect subclass: the compiled build, setup.py,
+# turns classes into native ones that the csv module cannot read settings from)
+_DIALECT = "cablegate-cables-csv"
+csv.register_dialect(
+    _DIALECT, delimiter=",", quotechar='"', escapechar="\\", doublequote=False,
+    skipinitialspace=False, lineterminator="\n", quoting=csv.QUOTE_ALL, strict=True,
+)
 
 
 def looks_like(head: bytes) -> bool:
@@ -163,7 +161,7 @@ def _split_fields(text: str) -> list[str]:
         ):
             fields = parts[1::2]
             return fields if simple else [_unescape(f.replace("\x00", '"')) for f in fields]
-    rows = list(csv.reader((text,), _Dialect))
+    rows = list(csv.reader((text,), _DIALECT))
     return rows[0] if len(rows) == 1 else []
 
 

@@ -69,7 +69,7 @@ def check_record(obj: object) -> Record:
             continue
         if not isinstance(value, _TYPES[kind]) or (kind != "bool" and isinstance(value, bool)):
             raise ValueError(f"{key} is a {type(value).__name__}, expected {kind}")
-        if kind == "list":
+        if kind == "list" and isinstance(value, list):
             item_type = _LIST_OF.get(key, str)
             bad = next((v for v in value if not isinstance(v, item_type)), None)
             if bad is not None or (item_type is str and any(v is None for v in value)):

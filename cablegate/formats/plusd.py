@@ -107,8 +107,9 @@ def _meta(fields: dict[str, str]) -> dict:
         meta["classification"] = classification
     if given("Subject"):
         meta["subject"] = given("Subject")
-    if given("TAGS"):
-        meta["tags"] = _split_tags(given("TAGS"))
+    tags = given("TAGS")
+    if tags:
+        meta["tags"] = _split_tags(tags)
     m = _DRAFT_DATE.match(given("Draft Date") or "")
     if m is not None and month_number(m.group(2)):
         meta["created_date"] = f"{m.group(3)}-{month_number(m.group(2)):02d}-{int(m.group(1)):02d}"
