@@ -9,6 +9,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from cablegate.fields import common, paragraphs, refs, signers, summary
+from cablegate.formats import cables_csv
 
 # short texts built from the characters the parsers treat specially
 _PIECES = st.sampled_from([
@@ -73,3 +74,29 @@ def test_summary_start_bounded_match_is_the_sliced_match(text: str) -> None:
     sliced = summary._SUMMARY_START_RE.match(text[:200])
     bounded = summary._SUMMARY_START_RE.match(text, 0, 200)
     assert (sliced and sliced.span()) == (bounded and bounded.span())
+
+
+
+def _created_iso_reference(value: str) -> str | None:
+    """cables_csv.created_iso as first written (int and format every part)."""
+    m = cables_csv._CREATED.match(value.strip())
+    if m is None:
+        return None
+    mo, d, y, h, mi = (int(g) for g in m.groups())
+    if not (1 <= mo <= 12 and 1 <= d <= 31 and h <= 23 and mi <= 59):
+        return None
+    return f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}"
+
+
+_DATE_PARTS = st.text(alphabet="0123456789\u0663\u096c", min_size=1, max_size=5)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(_DATE_PARTS, _DATE_PARTS, _DATE_PARTS, _DATE_PARTS, _DATE_PARTS,
+       st.sampled_from(["", " ", "\u00a0"]))
+@example("6", "16", "2005", "11", "12", "")
+@example("12", "31", "0999", "0", "05", " ")
+def test_created_iso_is_the_formatted_parts(month: str, day: str, year: str, hour: str,
+                                            minute: str, pad: str) -> None:
+    value = f"{pad}{month}/{day}/{year} {hour}:{minute}{pad}"
+    assert cables_csv.created_iso(value) == _created_iso_reference(value)

@@ -71,13 +71,17 @@ def looks_like(head: bytes) -> bool:
 
 
 def created_iso(value: str) -> str | None:
+    """``12/28/1966 18:48`` -> ``1966-12-28T18:48``; None when not that form."""
     m = _CREATED.match(value.strip())
     if m is None:
         return None
-    mo, d, y, h, mi = (int(g) for g in m.groups())
-    if not (1 <= mo <= 12 and 1 <= d <= 31 and h <= 23 and mi <= 59):
+    month, day, year, hour, minute = m.groups()
+    if not (1 <= int(month) <= 12 and 1 <= int(day) <= 31 and int(hour) <= 23
+            and int(minute) <= 59):
         return None
-    return f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}"
+    if not value.isascii():  # digits of other scripts: written out as ASCII
+        return f"{int(year):04d}-{int(month):02d}-{int(day):02d}T{int(hour):02d}:{int(minute):02d}"
+    return f"{year}-{month.zfill(2)}-{day.zfill(2)}T{hour.zfill(2)}:{minute}"
 
 
 def frame_records(chunks: Iterable[bytes]) -> Iterator[tuple[int, int, bytes | None]]:
