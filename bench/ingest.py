@@ -157,7 +157,12 @@ def main() -> None:
         for stale in OUT.glob("bench.db*"):
             shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
         url = f"sqlite:///{path}"
-    cmd = [sys.executable, "-m", "cablegate", "ingest", str(opts.corpus), "--db", url]
+    # -P: the installed package (PYTHONPATH=/tmp/cablegate-compiled for the
+    # compiled build, setup.py), not whatever folder this is run from
+    where = subprocess.run([sys.executable, "-P", "-c", "import cablegate.telegram as t; "
+                            "print(t.__file__)"], capture_output=True, text=True, check=True)
+    print(f"field parser: {where.stdout.strip()}")
+    cmd = [sys.executable, "-P", "-m", "cablegate", "ingest", str(opts.corpus), "--db", url]
     if opts.index:
         shutil.rmtree(opts.index, ignore_errors=True)
         cmd += ["--index", opts.index]
