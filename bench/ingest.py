@@ -1,6 +1,7 @@
 """Time a full ingest (parse + store + index) and measure its peak memory.
 
-    python bench/ingest.py CORPUS.csv [--db URL | --postgres] [--index DIR] [--jobs N] [--keep]
+    python bench/ingest.py CORPUS.csv [--db URL | --postgres] [--index DIR] [--jobs N]
+                                      [--batch N] [--keep]
     python bench/ingest.py CORPUS.csv --stages N     # CPU per stage, first N cables, one process
 
 Runs ``cablegate ingest`` as a child process on a fresh database (a new SQLite
@@ -135,6 +136,7 @@ def main() -> None:
                         help="start a throwaway PostgreSQL server (initdb + pg_ctl) and use it")
     parser.add_argument("--index", default=None, help="index directory")
     parser.add_argument("--jobs", default=None, help="parse worker processes")
+    parser.add_argument("--batch", help="cables per batch (cablegate ingest --batch)")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument("--stages", type=int, default=None, metavar="N",
                         help="measure CPU per stage on the first N inputs instead")
@@ -168,6 +170,8 @@ def main() -> None:
         cmd += ["--index", opts.index]
     if opts.jobs:
         cmd += ["--jobs", opts.jobs]
+    if opts.batch:
+        cmd += ["--batch", opts.batch]
     started = time.monotonic()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peak = peak_anon = 0

@@ -60,8 +60,8 @@ def _dump(value: Any) -> None:
 @index_option
 @click.option("--no-index", is_flag=True, help="Do not update the search index.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress display.")
-@click.option("--batch", "batch_items", default=1000, show_default=True,
-              help="Inputs per transaction.")
+@click.option("--batch", "batch_items", type=click.IntRange(1, None), default=None,
+              help="Inputs per transaction (default: 500).")
 @click.option("--jobs", "-j", type=click.IntRange(1, 32), default=None,
               help="Parse worker processes (default: one per core, at most 4).")
 def ingest(paths, db_url, index_dir, no_index, quiet, batch_items, jobs) -> None:

@@ -138,3 +138,13 @@ def test_ingest_from_stdin(db_url, tmp_path):
     done = subprocess.run(cmd, input=lines, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "new 3, new revision 0" in done.stdout
+
+
+def test_ingest_help_states_the_batch_default_ingest_uses() -> None:
+    # the CLI does not import cablegate.ingest to start (it pulls in SQLAlchemy):
+    # its help text spells the default out, and must say what ingest really uses
+    from cablegate.ingest import BATCH_ITEMS
+
+    result = CliRunner().invoke(cli, ["ingest", "--help"])
+    assert result.exit_code == 0
+    assert f"(default: {BATCH_ITEMS})" in " ".join(result.output.split())
