@@ -76,7 +76,6 @@ def test_summary_start_bounded_match_is_the_sliced_match(text: str) -> None:
     assert (sliced and sliced.span()) == (bounded and bounded.span())
 
 
-
 def _created_iso_reference(value: str) -> str | None:
     """cables_csv.created_iso as first written (int and format every part)."""
     m = cables_csv._CREATED.match(value.strip())
