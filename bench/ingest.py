@@ -1,8 +1,10 @@
 """Time a full ingest (parse + store + index) and measure its peak memory.
 
     python bench/ingest.py CORPUS.csv [--db URL | --postgres] [--index DIR] [--jobs N]
-                                      [--batch N] [--keep]
+                                      [--batch N] [--keep] [--memory-limit BYTES]
     python bench/ingest.py CORPUS.csv --stages N     # CPU per stage, first N cables, one process
+    CABLEGATE_BENCH_INSTALLED=1 PYTHONPATH=/tmp/cablegate-compiled python3 bench/ingest.py \
+        CORPUS.csv --stages N                        # the same, with the compiled parser (setup.py)
 
 Runs ``cablegate ingest`` as a child process on a fresh database (a new SQLite
 file under bench/out/ by default; ``--postgres`` starts a throwaway PostgreSQL
@@ -10,6 +12,12 @@ server like the tests do, or pass --db with an empty database) and prints wall
 time, cables/s, database size and peak RSS: both the sum over the ingest
 process and its parse workers (sampled from /proc every 0.5 s) and the largest
 single process (getrusage). Write the figures into docs/performance.md.
+
+``--memory-limit`` runs the ingest in a memory cgroup (v1 or v2; needs root)
+with that hard limit on everything it is charged for: its processes' own
+memory, the file pages they map (tantivy's segment files while merging) and
+the page cache of what they write. Without swap, going over it means the
+kernel reclaims file pages or kills the job: a run that finishes fits in it.
 """
 
 from __future__ import annotations
@@ -25,6 +33,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of ``pid`` so far, all its threads (tantivy's too)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _rss_kib(pid: int, field: str = "VmRSS:") -> int:
@@ -55,18 +73,65 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def tree_rss_kib(pid: int, peaks: dict[int, tuple[int, int]]) -> tuple[int, int]:
+def tree_rss_kib(
+    pid: int, peaks: dict[int, tuple[int, int]], cpu: dict[int, float]
+) -> tuple[int, int]:
     """Summed (RSS, anonymous RSS) of ``pid`` and its descendants; ``peaks``
-    keeps each process's maxima."""
+    keeps each process's maxima, ``cpu`` its CPU seconds so far."""
     todo, total, anon = [pid], 0, 0
     while todo:
         current = todo.pop()
+        cpu[current] = max(cpu.get(current, 0.0), _cpu_seconds(current))
         rss, own = _rss_kib(current), _rss_kib(current, "RssAnon:")
         old = peaks.get(current, (0, 0))
         peaks[current] = (max(old[0], rss), max(old[1], own))
         total, anon = total + rss, anon + own
         todo += _children(current)
     return total, anon
+
+
+class MemoryCgroup:
+    """A throwaway memory cgroup with a hard limit, for one child process."""
+
+    V1 = Path("/sys/fs/cgroup/memory")
+    V2 = Path("/sys/fs/cgroup")
+
+    def __init__(self, limit: int) -> None:
+        name = f"cablegate-bench-{os.getpid()}"
+        self.v2 = (self.V2 / "cgroup.controllers").is_file()
+        self.path = (self.V2 if self.v2 else self.V1) / name
+        self.path.mkdir()
+        limit_file = "memory.max" if self.v2 else "memory.limit_in_bytes"
+        (self.path / limit_file).write_text(str(limit))
+        if self.v2:
+            (self.path / "memory.swap.max").write_text("0")
+
+    def enter(self) -> None:
+        """In the child before exec: move this process (and so its children) in."""
+        (self.path / "cgroup.procs").write_text(str(os.getpid()))
+
+    def report(self) -> str:
+        def read(name: str) -> str:
+            try:
+                return (self.path / name).read_text().strip()
+            except OSError:
+                return "?"
+
+        peak = read("memory.peak" if self.v2 else "memory.max_usage_in_bytes")
+        events = read("memory.events" if self.v2 else "memory.oom_control")
+        kills = next((line.split()[1] for line in events.splitlines()
+                      if line.startswith("oom_kill ")), "?")
+        peak_mib = f"{int(peak) / 2**20:,.0f} MiB" if peak.isdigit() else peak
+        return (f"memory cgroup: peak charged {peak_mib} (processes' memory + mapped "
+                f"and written file pages), OOM kills {kills}")
+
+    def remove(self) -> None:
+        for _ in range(50):
+            try:
+                self.path.rmdir()
+                return
+            except OSError:
+                time.sleep(0.1)
 
 
 def _name(pid: int) -> str:
@@ -87,7 +152,8 @@ def stages(corpus: Path, n: int) -> None:
     import itertools
     import tempfile
 
-    sys.path.insert(0, str(ROOT))
+    if os.environ.get("CABLEGATE_BENCH_INSTALLED") != "1":
+        sys.path.insert(0, str(ROOT))  # this working tree's package, else the one installed
     from cablegate import db, store
     from cablegate.formats import read_inputs
     from cablegate.ingest import IndexFeeder
@@ -125,7 +191,9 @@ def stages(corpus: Path, n: int) -> None:
                        ("prepare (hash, JSON)", t3 - t2), ("store (SQLite write)", write),
                        ("index documents + upsert", feed), ("index commit + final sync", close)):
         print(f"  {name:<28} {secs * per:6.2f}")
-    print("  (tantivy's own indexing threads are not counted)")
+    # process_time counts every thread of the process: tantivy's indexing
+    # threads' work is in the two index lines
+    print(f"  field parser: {sys.modules['cablegate.telegram'].__file__}")
 
 
 def main() -> None:
@@ -138,6 +206,8 @@ def main() -> None:
     parser.add_argument("--jobs", default=None, help="parse worker processes")
     parser.add_argument("--batch", help="cables per batch (cablegate ingest --batch)")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--memory-limit", type=int, default=None, metavar="BYTES",
+                        help="run the ingest in a memory cgroup with this hard limit (root)")
     parser.add_argument("--stages", type=int, default=None, metavar="N",
                         help="measure CPU per stage on the first N inputs instead")
     opts = parser.parse_args()
@@ -172,13 +242,18 @@ def main() -> None:
         cmd += ["--jobs", opts.jobs]
     if opts.batch:
         cmd += ["--batch", opts.batch]
+    cgroup = MemoryCgroup(opts.memory_limit) if opts.memory_limit else None
+    if cgroup is not None:
+        print(f"memory limit: {opts.memory_limit:,} bytes ({cgroup.path})")
     started = time.monotonic()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=cgroup.enter if cgroup is not None else None)
     peak = peak_anon = 0
     peaks: dict[int, tuple[int, int]] = {}
+    cpu: dict[int, float] = {}
     names: dict[int, str] = {}
     while proc.poll() is None:
-        rss, anon = tree_rss_kib(proc.pid, peaks)
+        rss, anon = tree_rss_kib(proc.pid, peaks, cpu)
         peak, peak_anon = max(peak, rss), max(peak_anon, anon)
         for pid in peaks.keys() - names.keys():
             names[pid] = _name(pid)
@@ -199,6 +274,15 @@ def main() -> None:
     print("peak RSS per process, MiB (anonymous): " + ", ".join(
         f"{names.get(pid, pid)} {rss / 1024:,.0f} ({anon / 1024:,.0f})"
         for pid, (rss, anon) in sorted(peaks.items(), key=lambda kv: -kv[1][0])))
+    if cgroup is not None:
+        print(cgroup.report())
+        cgroup.remove()
+    if total:
+        # Sampled every 0.5 s, so a process's last half second may be missing.
+        print("CPU ms per cable, per process: " + ", ".join(
+            f"{names.get(pid, pid)} {secs * 1000 / total:.2f}"
+            for pid, secs in sorted(cpu.items(), key=lambda kv: -kv[1]) if secs > 0)
+            + f"; total {sum(cpu.values()) * 1000 / total:.2f}")
     if server is not None:
         from sqlalchemy import create_engine, text
 
