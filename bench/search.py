@@ -7,6 +7,8 @@ filters, IDs, sorts, deep pages), every one with snippets and facet counts.
                                                         # build an index from a corpus, then measure
     python bench/search.py --index DIR --compare REV [--rounds 6]
                                                         # working tree vs. a git revision
+    python bench/search.py --index DIR --against DIR2 [--rounds 6]
+                                                        # two indexes of the same cables
 
 ``--build`` reads a cables.csv-format corpus (bench/make_corpus.py) straight
 into a new index, without the parser or a database, to time indexing alone:
@@ -21,6 +23,8 @@ record it with the figures (docs/performance.md).
 imported as ``cablegate_base``, as ``bench/parse.py compare`` does) and the
 working tree's on the same index, every query by both in random order, round
 after round: the way to see a gain smaller than the machine's speed swings.
+``--against DIR2`` does the same with one code and two indexes of the same
+cables (built with different writer settings, say).
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ import sys
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -272,7 +277,6 @@ def totals(index: SearchIndex) -> None:
 def compare(path: Path, revision: str, rounds: int) -> None:
     """Each query by the revision's code and the working tree's, in random order."""
     import importlib
-    import random
     import tempfile
 
     from parse import load_base_package  # bench/parse.py
@@ -280,23 +284,34 @@ def compare(path: Path, revision: str, rounds: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         load_base_package(revision, Path(tmp))
         base = importlib.import_module("cablegate_base.search").SearchIndex(path)
-        here = SearchIndex(path)
-        ids = id_queries(here)
-        timings: dict[str, dict[str, list]] = {revision: {}, "working tree": {}}
-        order = random.Random(0)
-        for _ in range(rounds):
-            for category, query, options in MIX:
-                text = query.format(**ids)
-                runs = [(revision, base), ("working tree", here)]
-                order.shuffle(runs)
-                for label, index in runs:
-                    index.search(text, **options)  # warm-up
-                    wall, cpu = time.perf_counter(), time.process_time()
-                    index.search(text, **options)
-                    spent = (
-                        (time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000
-                    )
-                    timings[label].setdefault(category, []).append(spent)
+        alternate([(revision, base), ("working tree", SearchIndex(path))], rounds)
+
+
+def against(path: Path, other: Path, rounds: int) -> None:
+    """Each query on two indexes of the same cables (say, built with different
+    settings), in random order: their difference, whatever the machine's load."""
+    alternate([(str(path), SearchIndex(path)), (str(other), SearchIndex(other))], rounds)
+
+
+def alternate(indexes: list[tuple[str, Any]], rounds: int) -> None:
+    """Every query of the mix on each of ``indexes`` in turn, in random order,
+    round after round (one warm-up run before each timed one)."""
+    import random
+
+    ids = id_queries(indexes[-1][1])
+    timings: dict[str, dict[str, list]] = {label: {} for label, _index in indexes}
+    order = random.Random(0)
+    for _ in range(rounds):
+        for category, query, options in MIX:
+            text = query.format(**ids)
+            runs = list(indexes)
+            order.shuffle(runs)
+            for label, index in runs:
+                index.search(text, **options)  # warm-up
+                wall, cpu = time.perf_counter(), time.process_time()
+                index.search(text, **options)
+                spent = (time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000
+                timings[label].setdefault(category, []).append(spent)
     for label, measured in timings.items():
         report(measured, f"{label}, with snippets + facets + histogram")
 
@@ -314,6 +329,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="timed runs of each query")
     parser.add_argument("--totals", action="store_true", help="print each query's total")
     parser.add_argument("--compare", metavar="REV", help="compare with this git revision's code")
+    parser.add_argument("--against", metavar="DIR",
+                        help="compare with another index of the same cables")
     args = parser.parse_args()
 
     if args.build:
@@ -332,8 +349,11 @@ def main() -> None:
     print(f"index {path}: {index.num_docs:,} documents; load average {os.getloadavg()[0]:.2f}")
     if args.totals:
         totals(index)
-    if args.compare:
-        compare(path, args.compare, args.rounds)
+    if args.compare or args.against:
+        if args.compare:
+            compare(path, args.compare, args.rounds)
+        else:
+            against(path, Path(args.against), args.rounds)
         print(f"load average after: {os.getloadavg()[0]:.2f}")
         return
     report(measure(index, args.rounds, facets=True), "with snippets + facets + histogram")

@@ -13,8 +13,8 @@ Pipeline, so parsing, storing and indexing overlap on a small machine:
 * an index writer process (``IndexWriterProcess``) adds them to the tantivy
   index, whose writer indexes on its own thread; it commits every three
   minutes together with the change-log seq it has reached, and at the end
-  waits for the merges its last commit started (251,287-cable ingests ended
-  with 2-6 segments, 12 before: facet counts cost per segment).
+  waits for any merges its last commit started (a 251,287-cable ingest into
+  an empty index makes 6 segments and no merge: ``search.WRITER_HEAP``).
 
 A kill at any moment leaves every committed batch whole and nothing of the
 others; the index lags at worst, and the next ingest (or ``sync_index``)

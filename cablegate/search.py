@@ -740,6 +740,17 @@ def _window(text: str, hit_start: int, hit_end: int) -> tuple[int, int]:
 # --------------------------------------------------------------------------- the index
 
 
+# The writer's memory budget: a segment is flushed when it is used up (tantivy
+# takes it as it fills, so a small sync uses little of it). 256 MB makes ~50,000
+# documents per segment, so a full cables.csv (251,287) ingest ends with 6
+# segments, fewer than the 8 tantivy's merge policy waits for: no merge runs
+# during it. Merges map every segment file they read; at 128 MB (~22,000 per
+# segment) they took the ingest's summed RSS to 2.3 GB, at 256 MB it peaks at
+# 0.9 GB and runs 7 % faster; searches pay ~0.8 ms at the median for the
+# extra segments (docs/performance.md, Ingest, session 6).
+WRITER_HEAP = 256_000_000
+
+
 class SearchIndex:
     """A tantivy index of public cable documents in the directory ``path``.
 
@@ -759,7 +770,7 @@ class SearchIndex:
     # counted facets ~30 % faster than one of 14 made by 2 threads;
     # docs/performance.md). Indexing runs on that thread beside the caller's.
     def __init__(
-        self, path: str | os.PathLike, *, writer_heap: int = 128_000_000, writer_threads: int = 1
+        self, path: str | os.PathLike, *, writer_heap: int = WRITER_HEAP, writer_threads: int = 1
     ) -> None:
         self.path = Path(path)
         self.writer_heap = writer_heap
