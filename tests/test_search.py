@@ -442,6 +442,19 @@ def test_facets_can_be_skipped(index) -> None:
     assert result.facets == {} and result.histogram == {} and result.total > 0
 
 
+@pytest.mark.parametrize("sort", ["relevance", "-created"])
+def test_the_total_is_the_same_counted_by_the_facet_pass(index, records, sort) -> None:
+    """The total is the same with or without the facet counts, for any page."""
+    target = records[0]["reference_id"]
+    queries = ["minister", "", "tag:PREL", "nuclear OR oil", "-iran", '"foreign minister"',
+               "from:2008 to:2009", "nosuchwordanywhere", target]
+    for query in queries:
+        counted = index.search(query, sort=sort, limit=3).total
+        assert counted == index.search(query, sort=sort, limit=3, facets=False).total, query
+        assert counted == index.search(query, sort=sort, limit=0, offset=5).total, query
+    assert index.search("", limit=1).total == len(records)
+
+
 # --------------------------------------------------------------------------- snippets
 
 
