@@ -83,8 +83,9 @@ def tree_rss_kib(
         current = todo.pop()
         cpu[current] = max(cpu.get(current, 0.0), _cpu_seconds(current))
         rss, own = _rss_kib(current), _rss_kib(current, "RssAnon:")
+        # VmHWM: the kernel's own record of the process's peak, between samples too
         old = peaks.get(current, (0, 0))
-        peaks[current] = (max(old[0], rss), max(old[1], own))
+        peaks[current] = (max(old[0], rss, _rss_kib(current, "VmHWM:")), max(old[1], own))
         total, anon = total + rss, anon + own
         todo += _children(current)
     return total, anon
@@ -271,6 +272,8 @@ def main() -> None:
     print(f"peak RSS, ingest + workers (sampled): {peak / 1024:,.0f} MiB "
           f"(anonymous: {peak_anon / 1024:,.0f} MiB)")
     print(f"peak RSS, largest single process: {single / 1024:,.0f} MiB")
+    print(f"sum of the processes' own peaks (VmHWM; an upper bound of the summed peak): "
+          f"{sum(rss for rss, _anon in peaks.values()) / 1024:,.0f} MiB")
     print("peak RSS per process, MiB (anonymous): " + ", ".join(
         f"{names.get(pid, pid)} {rss / 1024:,.0f} ({anon / 1024:,.0f})"
         for pid, (rss, anon) in sorted(peaks.items(), key=lambda kv: -kv[1][0])))
