@@ -443,7 +443,7 @@ def test_facets_can_be_skipped(index) -> None:
 
 
 @pytest.mark.parametrize("sort", ["relevance", "-created"])
-def test_the_total_is_the_same_counted_by_the_facet_pass(index, records, sort) -> None:
+def test_the_total_is_the_same_with_or_without_facets(index, records, sort) -> None:
     """The total is the same with or without the facet counts, for any page."""
     target = records[0]["reference_id"]
     queries = ["minister", "", "tag:PREL", "nuclear OR oil", "-iran", '"foreign minister"',
