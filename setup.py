@@ -45,6 +45,6 @@ def _compiled_modules() -> list:
 
 
 setup(
-    setup_requires=["mypy==1.13.0"] if _wants_compiled() else [],
+    setup_requires=["mypy==2.4.1"] if _wants_compiled() else [],
     ext_modules=_compiled_modules(),
 )

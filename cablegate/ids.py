@@ -23,11 +23,11 @@ import re
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
-from typing import Any
+from typing import Any, Final
 
 # Two-digit year (Cablegate) or a plausible four-digit year (PlusD numbering).
-_ID_RE = re.compile(r"(19[4-9]\d|20[0-3]\d|\d{2})([A-Z][A-Z-]{0,40}?)(\d{1,7})")
-_NAME_JUNK = re.compile(r"[\s.'-]+")
+_ID_RE: Final = re.compile(r"(19[4-9]\d|20[0-3]\d|\d{2})([A-Z][A-Z-]{0,40}?)(\d{1,7})")
+_NAME_JUNK: Final = re.compile(r"[\s.'-]+")
 
 
 @dataclass(frozen=True)

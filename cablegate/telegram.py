@@ -18,6 +18,7 @@ exception type.
 from __future__ import annotations
 
 import re
+from typing import Final
 
 from .errors import ParseError
 from .fields.classification import (
@@ -45,10 +46,10 @@ from .record import FIELDS, RawCable, Record
 
 __all__ = ["PARTIAL_NOTICE", "build_record"]
 
-_HEAD_LIMIT = 20_000  # characters of the body head searched for E.O./TAGS/SUBJECT/REF
+_HEAD_LIMIT: Final = 20_000  # characters of the body head searched for E.O./TAGS/SUBJECT/REF
 
 # list fields of record.FIELDS that _build does not set (none today): kept empty lists
-_UNSET_LIST_FIELDS = tuple(
+_UNSET_LIST_FIELDS: Final = tuple(
     name for name, kind in FIELDS.items() if kind == "list" and name not in {
         "tags", "references", "references_raw", "recipients", "info_recipients", "signers",
         "classification_reasons", "caveats", "paragraphs", "media_urls", "warnings"}

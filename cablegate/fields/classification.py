@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from typing import Final
 
 from .common import (
     CLASSIFIED_RE,
@@ -20,57 +21,57 @@ from .common import (
 )
 
 # Classification banner: level (plain or spaced) [extras] [SECTION nn OF nn] POST SERIAL.
-_LEVEL = (
+_LEVEL: Final = (
     r"(?P<level>T\s?O\s?P\s+S\s?E\s?C\s?R\s?E\s?T|(?:S(?=S))?S\s?E\s?C\s?R\s?E\s?T"
     r"|C\s?O\s?N\s?F\s?I\s?D\s?E\s?N\s?T\s?I\s?A\s?L"
     r"|U\s?N\s?C\s?L\s?A\s?S(?:\s?S\s?I\s?F\s?I\s?E\s?D)?"
     r"|L\s?I\s?M\s?I\s?T\s?E\s?D\s+O\s?F\s?F\s?I\s?C\s?I\s?A\s?L\s+U\s?S\s?E)"
 )
 
-BANNER_RE = re.compile(
+BANNER_RE: Final = re.compile(
     _LEVEL + r"(?P<extra>(?:\s+(?:E\s?F\s?T\s?O|SENSITIVE|NOFORN|SIPDIS|EXDIS|NODIS|LIMDIS))*)"
     r"\s+(?:SECTION\s+\d{1,2}\s+OF\s+\d{1,2}\s+)?"
     r"(?P<post>[A-Z][A-Z.'-]*(?:\s[A-Z][A-Z.'-]*){0,3}?)\s+(?P<serial>\d{3,7})(?![\d/])"
 )
 
-LEVEL_ONLY_RE = re.compile(_LEVEL + r"\b")
+LEVEL_ONLY_RE: Final = re.compile(_LEVEL + r"\b")
 
-CLASS_WORD_LINE = frozenset(
+CLASS_WORD_LINE: Final = frozenset(
     {"UNCLASSIFIED", "CONFIDENTIAL", "SECRET", "LIMITED OFFICIAL USE", "UNCLAS"}
 )
 
 # The E.O. line (``E.O. 12958: DECL: 05/11/2017``) and its date.
-EO_RE = re.compile(r"E\s?[.,]?\s?[O0](?!\d)\s?\.?\s?:?\s?(1\d{4})\b\s*:?")
+EO_RE: Final = re.compile(r"E\s?[.,]?\s?[O0](?!\d)\s?\.?\s?:?\s?(1\d{4})\b\s*:?")
 
-_DECL_DATE_RE = re.compile(
+_DECL_DATE_RE: Final = re.compile(
     r"(?:DECL|GDS|RDS|XGDS)\w*\s*:?\s*(?:ON\s+)?"
     r"(?:(\d{4})[/.-](\d{1,2})[/.-](\d{1,2})|(\d{1,2})[/.-](\d{1,2})[/.-](\d{2,4}))(?!\d)",
     re.I,
 )
 
 # Classified By: who, up to the reasons (``1.4 (b) and (d)``).
-_CLASSIFIED_END_RE = re.compile(
+_CLASSIFIED_END_RE: Final = re.compile(
     r"(?i)[\s,;:]*(?:\bfor\s+|)(?:\breasons?\b|\bper\s+(?:e\.?o\.?|1\s*[.,/:]\s*[456]|section|reasons?)"
     r"|\bunder\b|\be\.?o\.?\s*1\d{4}|(?<![\d.])1\s*[.,/:]\s*[456](?!\d)|\(\s*[a-h]\s*\)|$)"
 )
 
 # (the look-behinds sit after the first character so that the regex opens
 # with a literal or a character set, which re's search skips to quickly)
-_SECTION_RE = re.compile(r"1(?<![\d.]1)\s*[.,/:]\s*([456])(?!\d)\.?")
+_SECTION_RE: Final = re.compile(r"1(?<![\d.]1)\s*[.,/:]\s*([456])(?!\d)\.?")
 
 # the sentence so far ends where the reason letters must follow on the next line
-_REASON_PENDING_RE = re.compile(r"(?i)(?:1\s*[.,/:]\s*[456]\.?|reasons?:?|\band|[,&/])\s*$")
+_REASON_PENDING_RE: Final = re.compile(r"(?i)(?:1\s*[.,/:]\s*[456]\.?|reasons?:?|\band|[,&/])\s*$")
 
-_BARE_REASONS_RE = re.compile(r"(?i)\breasons?\s*:?\s*")
+_BARE_REASONS_RE: Final = re.compile(r"(?i)\breasons?\s*:?\s*")
 
-_REASON_TOKEN_RE = re.compile(r"\s+|[()]|[A-Za-z]+|[,;&/+.:]|.", re.S)
+_REASON_TOKEN_RE: Final = re.compile(r"\s+|[()]|[A-Za-z]+|[,;&/+.:]|.", re.S)
 
 # Caveats: handling and dissemination markings in the caption lines of the head.
 # NOFORN SIPDIS EXDIS NODIS LIMDIS STADIS ORCON PROPIN NOCONTRACT FGI EFTO SBU SENSITIVE
 # DISSENT CHANNEL CHEROKEE ROGER TERREP REL TO ... VISAS ... CORRECTED COPY, the
 # alternatives grouped by first letter (in their order within a letter, so the
 # same one wins): a position is tried against one group, not all of them.
-_CAVEAT_RE = re.compile(
+_CAVEAT_RE: Final = re.compile(
     r"(N(?:\s?O\s?F\s?O\s?R\s?N|\s?O\s?D\s?I\s?S|OCONTRACT)"
     r"|S(?:\s?I\s?P\s?D\s?I\s?S|\s?T\s?A\s?D\s?I\s?S|BU|ENSITIVE BUT UNCLASSIFIED|ENSITIVE)"
     r"|E(?:\s?X\s?D\s?I\s?S|FTO| F T O)|L\s?I\s?M\s?D\s?I\s?S|ORCON|PROPIN|FGI|DISSENT CHANNEL"
@@ -80,7 +81,7 @@ _CAVEAT_RE = re.compile(
 )
 
 # Caveats that are also ordinary words count only on a line made of caveats.
-_CAVEATS_OWN_LINE = frozenset({"SENSITIVE", "ROGER", "CHEROKEE", "FGI", "TERREP"})
+_CAVEATS_OWN_LINE: Final = frozenset({"SENSITIVE", "ROGER", "CHEROKEE", "FGI", "TERREP"})
 
 
 @dataclass
@@ -123,7 +124,7 @@ def find_banner(lines: list[str]) -> Banner | None:
     return None
 
 
-_LEVEL_NAMES = {"UNCLAS": "UNCLASSIFIED", "LIMITEDOFFICIALUSE": "LIMITED OFFICIAL USE",
+_LEVEL_NAMES: Final = {"UNCLAS": "UNCLASSIFIED", "LIMITEDOFFICIALUSE": "LIMITED OFFICIAL USE",
                 "TOPSECRET": "TOP SECRET"}
 
 
@@ -233,7 +234,7 @@ def sentence_after(text: str, start: int) -> tuple[str, int]:
     return " ".join(out)[:600], stop
 
 
-_ABBREVIATIONS = ("Jr.", "Sr.", "Jr", "Sr", "Dr.", "St.", "Amb.", "a.i.", "D.C.")
+_ABBREVIATIONS: Final = ("Jr.", "Sr.", "Jr", "Sr", "Dr.", "St.", "Amb.", "a.i.", "D.C.")
 
 
 def classified_by(text: str) -> str | None:
@@ -274,7 +275,7 @@ def _classified_end(text: str) -> int:
 
 
 # the words (lower-cased) that _CLASSIFIED_END_RE's branches open with
-_CLASSIFIED_END_WORDS = ("for", "reason", "per", "under", "eo", "e.o", "1", "(")
+_CLASSIFIED_END_WORDS: Final = ("for", "reason", "per", "under", "eo", "e.o", "1", "(")
 
 
 def reasons(text: str) -> list[str]:

@@ -5,36 +5,37 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Final
 
-PARTIAL_NOTICE = "This record is a partial extract of the original cable."
+PARTIAL_NOTICE: Final = "This record is a partial extract of the original cable."
 
-MAX_LINE = 4_000  # longer lines are cut before a line regex looks at them
-MAX_CANDIDATES = 20_000  # regex hits examined one by one (paragraph numbers, " OF nnn")
-MONTHS = {m: i for i, m in enumerate(
+MAX_LINE: Final = 4_000  # longer lines are cut before a line regex looks at them
+MAX_CANDIDATES: Final = 20_000  # regex hits examined one by one (paragraph numbers, " OF nnn")
+MONTHS: Final = {m: i for i, m in enumerate(
     "JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split(), start=1)}
 
 # Keywords that open the elements of the body head.
-SUBJECT_RE = re.compile(r"(?:SUBJECT|SUBJ|Subject)\b[ \t]*:?[ \t]*")
-CLASSIFIED_RE = re.compile(r"(?i)classified\s+by\b\s*:?\s*")
-HEAD_KEY_RE = re.compile(
+SUBJECT_RE: Final = re.compile(r"(?:SUBJECT|SUBJ|Subject)\b[ \t]*:?[ \t]*")
+CLASSIFIED_RE: Final = re.compile(r"(?i)classified\s+by\b\s*:?\s*")
+HEAD_KEY_RE: Final = re.compile(
     r"(?:E\s?[.,]?\s?[O0]\s?\.?\s?1\d{4}|TAGS|SUBJ|REF|Classified|CLASSIFIED)"
 )
 
 # A line that opens a paragraph ("1. (C) ...", "3..") or holds a marking only:
 # it ends the SUBJECT, a REF list, a Classified By sentence.
-PARA_RE = re.compile(
+PARA_RE: Final = re.compile(
     r"[ \t]*(\d{1,3})[ \t]*(?:[.)]|\.\.)(?=[ \t(\n]|$)[ \t]*"
     r"(?:\((?P<mark>[^()\n]{1,40})\)[ \t.:-]*|)"
 )
-MARK_ONLY_RE = re.compile(r"[ \t]*\((?P<mark>[^()\n]{1,40})\)[ \t.:-]*")
+MARK_ONLY_RE: Final = re.compile(r"[ \t]*\((?P<mark>[^()\n]{1,40})\)[ \t.:-]*")
 
 # Where a REF list or a Classified By sentence ends inside a line: the next
 # element, or a paragraph marking followed by its text ("(C) Poloff discussed").
 # (The look-behinds sit after the first character so that the regex opens with
 # a character set, which re's search skips to quickly: "\d(?<!\S\d)" is
 # "(?<!\S)\d", "\((?<![A-Za-z]\()" is "(?<![A-Za-z])\(".)
-INLINE_MARK = r"\((?:S|C|U|SBU|LOU)(?:/{1,2}[A-Z ]{1,12})?\)"
-REF_STOP_RE = re.compile(
+INLINE_MARK: Final = r"\((?:S|C|U|SBU|LOU)(?:/{1,2}[A-Z ]{1,12})?\)"
+REF_STOP_RE: Final = re.compile(
     r"[cC](?i:lassified\s+by)"
     rf"|\d(?<!\S\d)\d{{0,2}}\.[ \t]{{1,4}}{INLINE_MARK}"
     rf"|\((?<![A-Za-z]\(){INLINE_MARK[2:]}\s+(?!AND\b|OR\b)[A-Z]"
@@ -50,7 +51,7 @@ def text_of(value: object) -> str | None:
 
 
 # ASCII whitespace besides space, tab and newline (``str.split()`` splits on these too)
-_OTHER_ASCII_SPACES = ("\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f")
+_OTHER_ASCII_SPACES: Final = ("\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f")
 
 
 def collapse_whitespace(text: str) -> str:

@@ -5,36 +5,39 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Final
 
 from .classification import BANNER_RE, CLASS_WORD_LINE, LEVEL_ONLY_RE
 from .common import MAX_LINE, MONTHS, PARTIAL_NOTICE
 
-_HEADER_LINES = 400  # transmission header lines scanned
-_PARTIAL_PREFIX = PARTIAL_NOTICE[:30]
+_HEADER_LINES: Final = 400  # transmission header lines scanned
+_PARTIAL_PREFIX: Final = PARTIAL_NOTICE[:30]
 # the first letters of the lines that end an addressee list (_addressee_ends)
-_ENDS_FIRST = frozenset("EeTSBNXDCUL")
+_ENDS_FIRST: Final = frozenset("EeTSBNXDCUL")
 
-_PRECEDENCE = {"Z": "FLASH", "O": "IMMEDIATE", "P": "PRIORITY", "R": "ROUTINE",
+_PRECEDENCE: Final = {"Z": "FLASH", "O": "IMMEDIATE", "P": "PRIORITY", "R": "ROUTINE",
                "Y": "EMERGENCY", "W": "FLASH OVERRIDE"}
 
 # Transmission header lines (one line each, already stripped of ¶ and spaces).
-_DTG_RE = re.compile(
+_DTG_RE: Final = re.compile(
     r"(?:([ZOPRYW])(?:\s([ZOPRYW]))?\s+)?(\d{6}\s?Z\s+[A-Za-z]{3}\s+\d{2})\b(?!\d)"
 )
 
-_DE_RE = re.compile(r"DE\s+(R[A-Z]{3,7}\s*#\s?\d{1,5}(?:/\d{1,3})?(?:\s+\d{7})?)")
+_DE_RE: Final = re.compile(r"DE\s+(R[A-Z]{3,7}\s*#\s?\d{1,5}(?:/\d{1,3})?(?:\s+\d{7})?)")
 
-_TRANSMISSION_RE = re.compile(r"([ZOPRYW])\1\s+R[A-Z]{3,7}\b")
+_TRANSMISSION_RE: Final = re.compile(r"([ZOPRYW])\1\s+R[A-Z]{3,7}\b")
 
-_SECURITY_RE = re.compile(r"ZN[YR]\s+([UCSTE])\1{4}\b")
+_SECURITY_RE: Final = re.compile(r"ZN[YR]\s+([UCSTE])\1{4}\b")
 
-_FM_RE = re.compile(r"FM\s+(\S.*?)\s*$")
+_FM_RE: Final = re.compile(r"FM\s+(\S.*?)\s*$")
 
-_DISTRIBUTION_RE = re.compile(r"(?:INFO|ACTION)\s+[A-Z]{1,6}-\d\d\b")
+_DISTRIBUTION_RE: Final = re.compile(r"(?:INFO|ACTION)\s+[A-Z]{1,6}-\d\d\b")
 
-_ADDRESSEE_PRECEDENCE_RE = re.compile(r"\b(NIACT IMMEDIATE|FLASH|IMMEDIATE|PRIORITY|ROUTINE)\b")
+_ADDRESSEE_PRECEDENCE_RE: Final = re.compile(
+    r"\b(NIACT IMMEDIATE|FLASH|IMMEDIATE|PRIORITY|ROUTINE)\b"
+)
 
-_HEADER_NOISE_RE = re.compile(
+_HEADER_NOISE_RE: Final = re.compile(
     r"(?:VZCZC|ZZH\b|ZNY\b|ZNR\b|BT$|NNNN|PAGE\s+\d|-{5,}|[A-Z]{1,6}-\d\d\b|/\d{3}W\b)"
 )
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from functools import lru_cache
+from typing import Final
 
 from .. import ids
 from ..record import Record
@@ -98,11 +99,13 @@ def year_of(record: Record) -> str | None:
     return created[2:4] if created[:4].isdigit() else None
 
 
-_ISO_RE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::\d{2}(?:\.\d+)?)?)?")
+_ISO_RE: Final = re.compile(
+    r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::\d{2}(?:\.\d+)?)?)?"
+)
 
-_US_RE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:\s+(\d{1,2}):(\d{2})(?::\d{2})?)?")
+_US_RE: Final = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:\s+(\d{1,2}):(\d{2})(?::\d{2})?)?")
 
-_RUBY_RE = re.compile(  # Ruby Time#to_s: "Wed Oct 09 00:00:00 +0200 2002"
+_RUBY_RE: Final = re.compile(  # Ruby Time#to_s: "Wed Oct 09 00:00:00 +0200 2002"
     r"[A-Z][a-z]{2} ([A-Z][a-z]{2}) (\d{1,2}) (\d{2}):(\d{2}):\d{2}"
     r"(?: [+-]\d{4}| [A-Z]{3,4})? (\d{4})"
 )

@@ -6,27 +6,28 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Final
 
 from .classification import CLASS_WORD_LINE
 from .common import MAX_CANDIDATES, MAX_LINE
 
-_MAX_PAGE_BREAKS = 1_000
+_MAX_PAGE_BREAKS: Final = 1_000
 
-_TRAILING_CLASS_RE = re.compile(
+_TRAILING_CLASS_RE: Final = re.compile(
     r"\s{2,}(?:UNCLASSIFIED|CONFIDENTIAL|SECRET|LIMITED OFFICIAL USE)\s*$"
 )
 
 # Page breaks: "MOSCOW 00002205  002 OF 002", "MADRID 00000552 002.2 OF 011" (own line
 # or, on reflowed pages, inside a line) and the NARA "PAGE 02 HARARE 06677 01 OF 03 291400Z".
-_PAGE_LINE_RE = re.compile(
+_PAGE_LINE_RE: Final = re.compile(
     r"\s*[A-Z][A-Z .'-]{0,30}?\s\d{8}\s+\d{3}(?:\.\d)?\s+OF\s+\d{3}\s*$"
 )
 
-_PAGE_OF_RE = re.compile(r" OF \d{3}(?!\d)")
+_PAGE_OF_RE: Final = re.compile(r" OF \d{3}(?!\d)")
 
-_OLD_PAGE_FIND_RE = re.compile(r"\n[ \t]*(?:TO[ \t]+)?PAGE[ \t]+\d{1,3}[ \t]")
+_OLD_PAGE_FIND_RE: Final = re.compile(r"\n[ \t]*(?:TO[ \t]+)?PAGE[ \t]+\d{1,3}[ \t]")
 
-_OLD_PAGE_RE = re.compile(
+_OLD_PAGE_RE: Final = re.compile(
     r"\s*(?:TO\s+)?PAGE\s+\d{1,3}\s+"
     r"(?:R[A-Z]{3,6}\d{2,5}\b[^\n]*"
     r"|[A-Z][A-Z]*(?:\s+[A-Z]+){0,2}\s+\d{3,6}\s+(?:\d{2}\s+OF\s+\d{2}\s+)?\d{6}Z\s?)"

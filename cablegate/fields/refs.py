@@ -4,6 +4,7 @@ cites (docs/parsing.md, ``references_raw`` and ``references``)."""
 from __future__ import annotations
 
 import re
+from typing import Final
 
 from .. import ids
 from .common import (
@@ -16,9 +17,9 @@ from .common import (
     text_of,
 )
 
-_MAX_REF_ITEMS = 100
+_MAX_REF_ITEMS: Final = 100
 
-_REF_RE = re.compile(r"(?:REF|Ref)(?:S|TEL|TELS|ERENCES?|s|tel)?\b[ \t]*:?[ \t]*")
+_REF_RE: Final = re.compile(r"(?:REF|Ref)(?:S|TEL|TELS|ERENCES?|s|tel)?\b[ \t]*:?[ \t]*")
 
 # REF items: letters "A." "A)" "(A)" open items; post + serial make a cited cable.
 # An item opens the text or follows a space, ";" or ",". Written so that the
@@ -26,20 +27,20 @@ _REF_RE = re.compile(r"(?:REF|Ref)(?:S|TEL|TELS|ERENCES?|s|tel)?\b[ \t]*:?[ \t]*
 # pattern opening with look-behinds is tried at every character): the first
 # character ("(" or the letter) is read, then the look-behind checks the one
 # before it; after "(" the letter is read; group 1 is the letter either way.
-_REF_LETTER_RE = re.compile(
+_REF_LETTER_RE: Final = re.compile(
     r"[(A-Z](?<![^\s;,][(A-Z])(?:(?<=\()[A-Z]|)(?<=([A-Z]))"
     r"(?:\s?\.(?=\s)|\s?\)(?=\s|[A-Z0-9]))"
 )
 
 # a line opening a lettered REF item with a cable reference: "(B) SAO PAULO 350;"
-_REF_ITEM_LINE_RE = re.compile(
+_REF_ITEM_LINE_RE: Final = re.compile(
     r"\(?[A-Z]\s?[.)]\s*(?:\(?[A-Z]\)\s*)?(?:\d{2,4}\s+)?[A-Za-z][A-Za-z .'-]{1,30}\s\d"
 )
 
 # "07MOSCOW1234" in a REF (\b before the year, written after its first digit)
-_REF_ID_RE = re.compile(r"(\d(?<!\w\d)\d)([A-Z]{3,25})(\d{1,7})\b")
+_REF_ID_RE: Final = re.compile(r"(\d(?<!\w\d)\d)([A-Z]{3,25})(\d{1,7})\b")
 
-_REF_TOKEN_RE = re.compile(r"[A-Za-z][A-Za-z'-]*|\d+")
+_REF_TOKEN_RE: Final = re.compile(r"[A-Za-z][A-Za-z'-]*|\d+")
 
 
 def _find_ref(head: str) -> re.Match[str] | None:

@@ -3,28 +3,29 @@
 from __future__ import annotations
 
 import re
+from typing import Final
 
-_NAME_WORD = r"(?:[A-Z][A-Za-z'\u2019-]+|Mc[A-Z][a-z]+|van|von|de|del|da|der|le|la)"
+_NAME_WORD: Final = r"(?:[A-Z][A-Za-z'\u2019-]+|Mc[A-Z][a-z]+|van|von|de|del|da|der|le|la)"
 
-_SIGNER_RE = re.compile(rf"{_NAME_WORD}(?:\s{_NAME_WORD}){{0,2}}(?:/{_NAME_WORD}){{0,3}}")
+_SIGNER_RE: Final = re.compile(rf"{_NAME_WORD}(?:\s{_NAME_WORD}){{0,2}}(?:/{_NAME_WORD}){{0,3}}")
 
-_SIGNER_SPLIT_RE = re.compile(r"[\s/]+")
+_SIGNER_SPLIT_RE: Final = re.compile(r"[\s/]+")
 
-_NOT_SIGNERS = frozenset(
+_NOT_SIGNERS: Final = frozenset(
     "END TEXT COMMENT COMMENTS SUMMARY NOTE BT NNNN CABLE UNCLASSIFIED UNCLAS CONFIDENTIAL "
     "SECRET SIPDIS NOFORN SENSITIVE ACTION REQUEST MESSAGE THANKS QUOTE UNQUOTE BEGIN "
     "NONE TEXT. REF REFTEL PARA SUBJECT NNNN NNN".split()
 )
 
 # old telegrams sign at the end of the last line, after spaces or "END COMMENT."
-_SIGNATURE_TAIL_RE = re.compile(
+_SIGNATURE_TAIL_RE: Final = re.compile(
     r"(?:\S\s{3,}|[.!?\"'\u201d]\s{2}|(?i:\bend (?:of )?(?:comment|text|note|summary))\.?\s+)"
     r"([A-Z][A-Z'-]{1,24})$"
 )
 
-_SIGNATURE_AFTER_SENTENCE_RE = re.compile(r"[a-z][.!?\"'\u201d]\s+([A-Z][A-Z'-]{2,24})$")
+_SIGNATURE_AFTER_SENTENCE_RE: Final = re.compile(r"[a-z][.!?\"'\u201d]\s+([A-Z][A-Z'-]{2,24})$")
 
-_TRAILER_RE = re.compile(
+_TRAILER_RE: Final = re.compile(
     r"(?i)(?:BT|NNNN?.*|#\d+|\*\*\*.*|.*VZCZ.*|[A-Z][A-Z ]{1,30} -?\d{3,7}|[\W_]+|</?\w+>|"
     r"=*\s*CABLE ENDS?\s*=*|END (?:OF )?CABLE(?: TEXT)?|"
     r"\d{4}[A-Z]{3,10}\d{5} - Classification:.*|Declassified/Released .*|Systematic Review .*|"
@@ -88,8 +89,8 @@ def _signature_tail(line: str) -> str | None:
 
 
 # the characters of a signature's name (upper-case letters, ' and -)
-_NAME_CHARACTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ'-"
-_SIGNATURE_LAST = frozenset(_NAME_CHARACTERS)
+_NAME_CHARACTERS: Final = "ABCDEFGHIJKLMNOPQRSTUVWXYZ'-"
+_SIGNATURE_LAST: Final = frozenset(_NAME_CHARACTERS)
 
 
 def _signature_search_start(line: str) -> int:
@@ -126,10 +127,10 @@ def _is_trailer(line: str) -> bool:
 
 # first letters of the branches of _TRAILER_RE that open with a letter
 # (BT NNNN CABLE END Declassified Systematic GP- UNCLASSIFIED LIMITED SECRET ...)
-_TRAILER_INITIALS = frozenset("bncedsgul")
+_TRAILER_INITIALS: Final = frozenset("bncedsgul")
 
 # the words of its ".*X.*" branches (case-insensitive: compared lower-cased)
-_TRAILER_WORDS = ("vzcz", "classified website", "classified web site", "http://", "https://",
+_TRAILER_WORDS: Final = ("vzcz", "classified website", "classified web site", "http://", "https://",
                   "www.")
 
 

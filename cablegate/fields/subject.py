@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Final
 
 from .common import (
     CLASSIFIED_RE,
@@ -17,17 +18,17 @@ from .common import (
 )
 
 # (the keywords are found with str.find first: common.keyword_matches)
-_TAGS_RE = re.compile(r"(?:TAGS?|Tags)\b[ \t]*:?[ \t]*")
+_TAGS_RE: Final = re.compile(r"(?:TAGS?|Tags)\b[ \t]*:?[ \t]*")
 
-_TAG_SPLIT_RE = re.compile(r"[\s,;]+")
+_TAG_SPLIT_RE: Final = re.compile(r"[\s,;]+")
 
-_TAG_LINE_RE = re.compile(r"[A-Z0-9][A-Z0-9-]{1,7}(?:[ ,]+[A-Z0-9][A-Z0-9-]{1,7}){0,2},?")
+_TAG_LINE_RE: Final = re.compile(r"[A-Z0-9][A-Z0-9-]{1,7}(?:[ ,]+[A-Z0-9][A-Z0-9-]{1,7}){0,2},?")
 
-_TAG_TOKEN_RE = re.compile(r"[A-Z0-9][A-Z0-9-]*")
+_TAG_TOKEN_RE: Final = re.compile(r"[A-Z0-9][A-Z0-9-]*")
 
-_SUBJECT_PART_RE = re.compile(r"[ \t]*\(PART \d+ OF \d+\)[ \t]*$")
+_SUBJECT_PART_RE: Final = re.compile(r"[ \t]*\(PART \d+ OF \d+\)[ \t]*$")
 
-_SUBJECT_STOP_RE = re.compile(
+_SUBJECT_STOP_RE: Final = re.compile(
     r"[cC](?i:lassified\s+by)|\sREF(?:S|TEL)?\s*:"
     rf"|\d(?<!\S\d)\d{{0,2}}\.[ \t]{{1,4}}{INLINE_MARK}"
 )

@@ -4,21 +4,22 @@ heading, up to ``End summary`` (docs/parsing.md)."""
 from __future__ import annotations
 
 import re
+from typing import Final
 
 from .common import collapse_whitespace
 
-_SUMMARY_START_RE = re.compile(
+_SUMMARY_START_RE: Final = re.compile(
     r"(?i)[\s\-(=_]*(?:[IVX]{1,4}\.\s*|)(?:begin\s+|)(?:introduction\s+and\s+|)summary"
     r"(?:\s*/\s*introduction|)(?:\s+and\s+(?:comments?|action\s+requests?(?:ed|)"
     r"|introduction|recommendations?|background)|)\s*(?:[:.\-]+|\n|$)"
 )
 
-_SUMMARY_HEADING_RE = re.compile(  # a "Summary" heading line ending a block
+_SUMMARY_HEADING_RE: Final = re.compile(  # a "Summary" heading line ending a block
     r"(?i)(?:^|\n)[ \t=_-]*(?:[IVX]{1,4}\.[ \t]*|[A-Z]\.[ \t]*)?(?:introduction[ \t]+and[ \t]+)?"
     r"summary(?:[ \t]+and[ \t]+(?:comments?|introduction))?[ \t=_:-]*(?:\n[ \t=_-]*)*$"
 )
 
-_SUMMARY_END_RE = re.compile(r"end\s+(?:of\s+)?summary\b")  # applied to lower-cased text
+_SUMMARY_END_RE: Final = re.compile(r"end\s+(?:of\s+)?summary\b")  # applied to lower-cased text
 
 
 def find_summary(paragraphs: list[dict], headings: list[str | None] | None = None) -> str | None:

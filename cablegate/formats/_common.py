@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePath
-from typing import Any
+from typing import Any, Final
 
 from ..errors import ParseError
 from ..record import RawCable
@@ -31,42 +31,42 @@ class Skipped:
 
 
 # The sentence WikiLeaks put in front of cables it only had part of.
-PARTIAL_NOTICE = (
+PARTIAL_NOTICE: Final = (
     "This record is a partial extract of the original cable. "
     "The full text of the original cable is not available."
 )
-_PARTIAL_RE = re.compile(
+_PARTIAL_RE: Final = re.compile(
     r"[ \t\r\n]*This record is a partial extract of the original cable\.[ \t]*"
     r"The full text of the original cable is not available\.[ \t]*\r?\n?"
 )
 
 # A reference ID as written in file names: 2- or 4-digit year (or the doubled
 # "7575"), origin code, serial. The serial is the trailing digit run.
-_REFID_RE = re.compile(r"^(\d{2}|\d{4})([A-Z][A-Z0-9]*?[A-Z])(\d{1,7})$")
+_REFID_RE: Final = re.compile(r"^(\d{2}|\d{4})([A-Z][A-Z0-9]*?[A-Z])(\d{1,7})$")
 
 # Classification words that open the body's classification line, spaced-out
 # ("C O N F I D E N T I A L"), doubled-initial typos ("SS E C R E T") included.
-_CLASS_WORD = (
+_CLASS_WORD: Final = (
     r"(?:UNCLAS(?:SIFIED)?|U N C L A S(?: S I F I E D)?"
     r"|C?C ?O ?N ?F ?I ?D ?E ?N ?T ?I ?A ?L|C o n f i d e n t i a l"
     r"|(?:TOP |T O P )?S?S ?E ?C ?R ?E ?T|S e c r e t"
     r"|LIMITED OFFICIAL USE|L I M I T E D O F F I C I A L U S E)"
 )
-_CLASS_AT_LINE_START = re.compile(r"^" + _CLASS_WORD + r"(?![A-Za-z])", re.M)
+_CLASS_AT_LINE_START: Final = re.compile(r"^" + _CLASS_WORD + r"(?![A-Za-z])", re.M)
 # Also glued onto the end of the last header line, as in alx files, where the
 # two <pre> texts were concatenated ("AMCONSUL IZMIRUNCLAS SECTION 01 OF 02 ...").
-_CLASS_AT_LINE_START_OR_GLUED = re.compile(
+_CLASS_AT_LINE_START_OR_GLUED: Final = re.compile(
     r"(?:^|(?<=[A-Z0-9/.)]))" + _CLASS_WORD + r"(?![A-Za-z])", re.M
 )
-_LEADING_DIGITS = re.compile(r"0*(\d{1,7})")
-_TRAILING_NUMBER = re.compile(r"(?:^|[ \t])0*(\d{1,7})[ \t\\/.,;:-]*$")
-_SPLIT_SCAN_LIMIT = 65536  # the transmission header is never longer than this
-_CLASS_LINE_MAX = 240  # a classification line is short; longer lines are prose
+_LEADING_DIGITS: Final = re.compile(r"0*(\d{1,7})")
+_TRAILING_NUMBER: Final = re.compile(r"(?:^|[ \t])0*(\d{1,7})[ \t\\/.,;:-]*$")
+_SPLIT_SCAN_LIMIT: Final = 65536  # the transmission header is never longer than this
+_CLASS_LINE_MAX: Final = 240  # a classification line is short; longer lines are prose
 
-_ENTITY_RE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
-_PILCROW_LINE = re.compile(r"^¶[ \t]*\n", re.M)
+_ENTITY_RE: Final = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+_PILCROW_LINE: Final = re.compile(r"^¶[ \t]*\n", re.M)
 
-DATE_TIME_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})$")
+DATE_TIME_RE: Final = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})$")
 
 
 def raw_cable(
@@ -227,11 +227,13 @@ def find_body_start(text: str, serial: int | None = None, glued: bool = False) -
     return None
 
 
-_HEADER_FIRST_LINE = re.compile(
+_HEADER_FIRST_LINE: Final = re.compile(
     r"[ \t\n]*(?:VZCZC|DE [A-Z]{4,7} |[A-Z]{1,2}(?: [A-Z])? \d{6} ?Z [A-Z]{3} \d{2}"
     r"|\d{6}Z |PAGE 01 )"
 )
-_BODY_MARK = re.compile(r"^(?:SUBJ|TAGS|E\.? ?O\.? ?1\d{4}|EO 1\d{4}|REF:|\d{1,2}\.[ \t])", re.M)
+_BODY_MARK: Final = re.compile(
+    r"^(?:SUBJ|TAGS|E\.? ?O\.? ?1\d{4}|EO 1\d{4}|REF:|\d{1,2}\.[ \t])", re.M
+)
 
 
 def is_header_only(text: str) -> bool:
@@ -269,7 +271,7 @@ def iso_minute(value: str) -> str | None:
     return f"{y}-{mo}-{d}T{h}:{mi}"
 
 
-_MONTHS = {
+_MONTHS: Final = {
     m: i
     for i, m in enumerate(
         ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"), 1

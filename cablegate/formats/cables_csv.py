@@ -33,22 +33,23 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterable, Iterator
+from typing import Final
 
 from ..errors import ParseError
 from ..record import RawCable
 from ._common import Keep, Skipped, raw_cable, trim_text
 
-FORMAT = "cables-csv"
-COLUMNS = 8
+FORMAT: Final = "cables-csv"
+COLUMNS: Final = 8
 MAX_RECORD_BYTES = 64 * 1024 * 1024
 
 # A line break, then the row id and date columns: a row start (found by _row_starts).
-_ROW_START = re.compile(rb'\n"(?=\d{1,9}","\d{1,2}/\d{1,2}/\d{4} \d{1,2}:\d{2}",")')
-_LOOKAHEAD = 48  # bytes a row start needs after the line break to be recognised
-_FILE_START = re.compile(rb'(?:\xef\xbb\xbf)?[ \t\r\n]*"\d{1,9}","\d')
-_BOM = b"\xef\xbb\xbf"
-_CREATED = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4}) (\d{1,2}):(\d{2})$")
-_ESCAPED = re.compile(r"\\.", re.S)
+_ROW_START: Final = re.compile(rb'\n"(?=\d{1,9}","\d{1,2}/\d{1,2}/\d{4} \d{1,2}:\d{2}",")')
+_LOOKAHEAD: Final = 48  # bytes a row start needs after the line break to be recognised
+_FILE_START: Final = re.compile(rb'(?:\xef\xbb\xbf)?[ \t\r\n]*"\d{1,9}","\d')
+_BOM: Final = b"\xef\xbb\xbf"
+_CREATED: Final = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4}) (\d{1,2}):(\d{2})$")
+_ESCAPED: Final = re.compile(r"\\.", re.S)
 
 
 # The default limit (128 KB) is below the longest real cables; a record is
@@ -58,7 +59,7 @@ csv.field_size_limit(max(csv.field_size_limit(), MAX_RECORD_BYTES))
 
 # (registered by name, not a csv.Dialect subclass: the compiled build, setup.py,
 # turns classes into native ones that the csv module cannot read settings from)
-_DIALECT = "cablegate-cables-csv"
+_DIALECT: Final = "cablegate-cables-csv"
 csv.register_dialect(
     _DIALECT, delimiter=",", quotechar='"', escapechar="\\", doublequote=False,
     skipinitialspace=False, lineterminator="\n", quoting=csv.QUOTE_ALL, strict=True,
