@@ -99,4 +99,3 @@ def test_created_iso_is_the_formatted_parts(month: str, day: str, year: str, hou
                                             minute: str, pad: str) -> None:
     value = f"{pad}{month}/{day}/{year} {hour}:{minute}{pad}"
     assert cables_csv.created_iso(value) == _created_iso_reference(value)
-
