@@ -2,12 +2,19 @@
 
 Prints figures, asserts nothing (docs/performance.md, section "Parsing"):
 
-    python3 bench/parse.py                  # all sections
+    python3 bench/parse.py                  # all sections, pure Python then compiled
     python3 bench/parse.py html csv         # some of: floor, html, text, csv, fields, adversarial
+    python3 bench/parse.py --build compiled csv     # one build only: pure, compiled (or both)
     python3 bench/parse.py compare [REV [PASSES]]   # working tree vs. git revision (HEAD)
-    # the compiled field parser (setup.py): build it aside, measure that build
-    CABLEGATE_COMPILE=1 python3 -m pip install --no-deps --target /tmp/cablegate-compiled .
+    # whatever cablegate is importable (e.g. a build installed aside), not the working tree:
     CABLEGATE_BENCH_INSTALLED=1 PYTHONPATH=/tmp/cablegate-compiled python3 bench/parse.py
+
+Each section runs twice: on the working tree as it is (pure Python, what an
+editable install runs) and on the compiled build of the same source
+(``CABLEGATE_COMPILE=1``, setup.py: what ``cablegate`` runs in production),
+which is built into bench/out/compiled/<hash of the compiled sources> the
+first time (about a minute; it needs a C compiler and the Python headers) and
+measured in a child process.
 
 * floor: the issue's reference floor on the same pages -- read each file, cut
   the two <pre> blocks with one regex, unescape -- measured here too, so the
@@ -257,6 +264,39 @@ def build_description() -> str:
     return f"{folder} (field parser {'compiled by mypyc' if compiled else 'pure Python'})"
 
 
+def compiled_build() -> Path:
+    """The compiled build of this working tree (setup.py, ``CABLEGATE_COMPILE=1``),
+    installed under bench/out/compiled/, once per version of the package's files
+    (the whole package is installed there, the compiled modules and the others)."""
+    import hashlib
+    import subprocess
+
+    digest = hashlib.sha256()
+    sources = [ROOT / "setup.py", ROOT / "pyproject.toml",
+               *sorted(p for p in (ROOT / "cablegate").rglob("*") if p.is_file()
+                       and "__pycache__" not in p.parts)]
+    for path in sources:
+        digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+    folder = ROOT / "bench" / "out" / "compiled" / digest.hexdigest()[:16]
+    if not (folder / "cablegate").is_dir():
+        print(f"building the compiled parser into {folder.relative_to(ROOT)} ...", flush=True)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "install", "-q", "--root-user-action=ignore",
+             "--no-deps", "--target", str(folder), str(ROOT)],
+            check=True, cwd=ROOT, env={**os.environ, "CABLEGATE_COMPILE": "1"},
+        )
+    return folder
+
+
+def run_compiled(sections: list[str]) -> int:
+    """The sections in a child process that imports the compiled build."""
+    import subprocess
+
+    folder = compiled_build()
+    env = {**os.environ, "CABLEGATE_BENCH_INSTALLED": "1", "PYTHONPATH": str(folder)}
+    return subprocess.run([sys.executable, "-P", __file__, *sections], env=env).returncode
+
+
 def main(argv: list[str]) -> int:
     if not CORPUS.is_dir():
         print("../shared/corpus is not present", file=sys.stderr)
@@ -264,9 +304,17 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["compare"]:  # compare [REVISION [PASSES]]: not part of the default run
         bench_compare(*argv[1:2], *(int(a) for a in argv[2:3]))
         return 0
-    print(f"cablegate: {build_description()}")
-    for name in argv or list(SECTIONS):
-        SECTIONS[name]()
+    build = "both"
+    if argv[:1] == ["--build"]:
+        build, argv = argv[1], argv[2:]
+    if os.environ.get("CABLEGATE_BENCH_INSTALLED") == "1":
+        build = "pure"  # (i.e. this process's: whatever is importable)
+    if build in ("pure", "both"):
+        print(f"cablegate: {build_description()}", flush=True)
+        for name in argv or list(SECTIONS):
+            SECTIONS[name]()
+    if build in ("compiled", "both"):
+        return run_compiled(argv)
     return 0
 
 

@@ -8,7 +8,7 @@ import re
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from cablegate.fields import common, paragraphs, refs, signers, summary
+from cablegate.fields import common, pages, paragraphs, refs, signers, summary
 from cablegate.formats import cables_csv
 
 # short texts built from the characters the parsers treat specially
@@ -74,6 +74,15 @@ def test_summary_start_bounded_match_is_the_sliced_match(text: str) -> None:
     sliced = summary._SUMMARY_START_RE.match(text[:200])
     bounded = summary._SUMMARY_START_RE.match(text, 0, 200)
     assert (sliced and sliced.span()) == (bounded and bounded.span())
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.lists(st.sampled_from([" ", "  ", "\n", " \n", "a", "\t", "\u00a0"]), max_size=16)
+       .map("".join))
+@example("a  \nb")
+@example("a \n \n")
+def test_ends_with_space_is_the_double_space_search(text: str) -> None:
+    assert pages._ends_with_space(text.split(" \n")) == ("  \n" in text)
 
 
 def _created_iso_reference(value: str) -> str | None:

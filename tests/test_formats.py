@@ -500,6 +500,8 @@ def test_csv_framing_is_independent_of_chunk_boundaries(corpus):
         assert [(p.header, p.body, p.meta, p.source) for p in parts] == [
             (w.header, w.body, w.meta, w.source) for w in whole
         ]
+        # (row, first line, bytes): a record spanning many chunks is gathered whole
+        assert list(cables_csv.frame_records(pieces)) == list(cables_csv.frame_records([data]))
 
 
 # --------------------------------------------------------------------------- JSON Lines, text

@@ -44,10 +44,13 @@ def clean_text(text: str, post: str | None) -> str:
         # the spaces that end lines (most 2011-04 lines have one; the snapshots of
         # a cable differ in them): a few C-speed passes, rarely a line-by-line one
         # (split + join is replace(" \n", "\n") in one pass less; a " \n" is
-        # left after it where the text had "  \n": that search is the cheaper)
+        # left after it where the text had "  \n", i.e. where a piece but the
+        # last ends with a space: a look at each piece's end is cheaper than
+        # searching the text again)
         for _ in range(3):
-            more = "  \n" in text
-            text = "\n".join(text.split(" \n"))
+            lines = text.split(" \n")
+            more = _ends_with_space(lines)
+            text = "\n".join(lines)
             if not more:
                 break
         else:
@@ -72,6 +75,15 @@ def clean_text(text: str, post: str | None) -> str:
         position = end
     pieces.append(text[position:])
     return "".join(pieces)
+
+
+def _ends_with_space(pieces: list[str]) -> bool:
+    """Does any piece of ``text.split(" \\n")`` but the last end with a space,
+    i.e. did the text hold ``"  \\n"``?"""
+    for index in range(len(pieces) - 1):
+        if pieces[index].endswith(" "):
+            return True
+    return False
 
 
 def _modern_page_breaks(text: str, post: str | None) -> list[tuple[int, int, str]]:
