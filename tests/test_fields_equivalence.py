@@ -8,7 +8,7 @@ import re
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from cablegate.fields import common, pages, paragraphs, refs, signers, summary
+from cablegate.fields import common, header, pages, paragraphs, refs, signers, summary
 from cablegate.formats import cables_csv
 
 # short texts built from the characters the parsers treat specially
@@ -83,6 +83,44 @@ def test_summary_start_bounded_match_is_the_sliced_match(text: str) -> None:
 @example("a \n \n")
 def test_ends_with_space_is_the_double_space_search(text: str) -> None:
     assert pages._ends_with_space(text.split(" \n")) == ("  \n" in text)
+
+
+# the pieces of transmission header lines
+_HEADER_PIECES = st.sampled_from([
+    "O", "P", "R", "Z", "W", "Y", "OO", "ZN", "ZNY", "ZNR", " ", "\u00a0", "\t", "140319Z",
+    "1", "\u0661", "Z", "MAY", "07", "RUEHMO", "#2205", "CCCCC", "INFO", "TO", "-", "LOG-00",
+    "A", "e",
+])
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(_HEADER_PIECES, min_size=1, max_size=8).map("".join))
+@example("P 140319Z MAY 07")
+@example("OO RUEHWEB")
+@example("ZNY CCCCC ZZH")
+@example("INFO LOG-00 NP-00")
+def test_header_line_checks_lose_no_match(line: str) -> None:
+    """scan_header tries a header regex only where its cheap check passes:
+    every line the regex matches passes that check."""
+    first = line[0]
+    if header._DTG_RE.match(line):
+        assert first.isdecimal() or line[1:2].isspace()
+    if header._TRANSMISSION_RE.match(line):
+        assert line[1:2] == first
+    if header._SECURITY_RE.match(line):
+        assert line.startswith("ZN")
+    if line.startswith(("TO ", "INFO ")) and header._DISTRIBUTION_RE.match(line):
+        assert first == "I" and "-" in line
+
+
+@settings(max_examples=1500, deadline=None)
+@given(_TEXTS)
+@example("- Summary: x")
+@example("\u0131V. summary")  # dotless i: IGNORECASE pairs it with I
+@example("\u017fummary")  # long s: IGNORECASE pairs it with s
+def test_summary_start_check_loses_no_match(text: str) -> None:
+    if summary._SUMMARY_START_RE.match(text, 0, 200):
+        assert summary._may_open_summary(text)
 
 
 def _created_iso_reference(value: str) -> str | None:

@@ -93,7 +93,10 @@ def scan_header(lines: list[str]) -> Header:
                 info.transmission_id = " ".join(match.group(1).split())
                 info.station = match.group(1).split()[0].split("#")[0]
                 continue
-        if info.dtg is None and (first in _PRECEDENCE or first.isdecimal()):
+        # a DTG opens with its digits, or with a precedence letter and a space
+        if info.dtg is None and (first.isdecimal() or first in _PRECEDENCE and (
+            line[1:2].isspace()
+        )):
             match = _DTG_RE.match(line)
             if match and match.group(3).split()[-2].upper() in MONTHS:
                 info.dtg = " ".join(match.group(3).split())
@@ -107,7 +110,7 @@ def scan_header(lines: list[str]) -> Header:
                 mode = None
                 continue
         if first in "TI" and line.startswith(("TO ", "INFO ")):
-            if _DISTRIBUTION_RE.match(line):
+            if first == "I" and "-" in line and _DISTRIBUTION_RE.match(line):
                 mode = None  # NARA "INFO LOG-00 NP-00 ..." distribution codes
                 continue
             keyword, _, rest = line.partition(" ")
@@ -116,12 +119,12 @@ def scan_header(lines: list[str]) -> Header:
             continue
         if first not in _PRECEDENCE:
             continue  # neither a transmission line (OO RUEHWEB) nor a security line (ZNY)
-        if info.transmission_precedence is None:
+        if info.transmission_precedence is None and line[1:2] == first:  # "OO RUEHWEB"
             match = _TRANSMISSION_RE.match(line)
             if match:
                 info.transmission_precedence = match.group(1)
                 continue
-        if info.security_letter is None:
+        if info.security_letter is None and line.startswith("ZN"):
             match = _SECURITY_RE.match(line)
             if match:
                 info.security_letter = match.group(1)

@@ -35,7 +35,7 @@ def find_summary(paragraphs: list[dict], headings: list[str | None] | None = Non
         heading = headings[index]
         if heading and _SUMMARY_START_RE.fullmatch(heading.strip(" -=_:")):
             return _summary_from(paragraphs, index, text)
-        start = _SUMMARY_START_RE.match(text, 0, 200)  # (as text[:200], without the copy)
+        start = _SUMMARY_START_RE.match(text, 0, 200) if _may_open_summary(text) else None
         if start:
             rest = text[start.end():]
             if rest.strip(" \t\n-=_:."):
@@ -53,6 +53,19 @@ def find_summary(paragraphs: list[dict], headings: list[str | None] | None = Non
             first = next((i for i, p in enumerate(paragraphs[: index + 1]) if p["number"]), 0)
             return _summary_from(paragraphs, first, paragraphs[first]["text"])
     return None
+
+
+def _may_open_summary(text: str) -> bool:
+    """Can ``_SUMMARY_START_RE`` match at the start of ``text`` (``[:200]``)?
+    After its run of spaces and ``-(=_`` the label opens with a letter of
+    ``summary``, ``begin``, ``introduction`` or a Roman numeral, or one of the
+    non-ASCII letters IGNORECASE pairs with them: a look at that character
+    spares most paragraphs the regex."""
+    for char in text[:200]:
+        if char in "-(=_" or char.isspace():
+            continue
+        return char in "sSbBiIvVxX" or char > "\x7f"
+    return False
 
 
 def _summary_end(text: str) -> int:
