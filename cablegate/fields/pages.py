@@ -114,12 +114,10 @@ def _page_of_matches(text: str) -> Iterator[re.Match[str]]:
     """The matches of ``_PAGE_OF_RE`` in order. ``str.find`` skips to each
     `` OF `` several times faster than the regex's own scan; a text with many
     `` OF `` not followed by a page number goes back to the regex scan."""
-    find = text.find
-    match_at = _PAGE_OF_RE.match
-    position = find(" OF ")
+    position = text.find(" OF ")  # (text.find itself: a C call in the compiled build)
     misses = 0
     while position >= 0:
-        match = match_at(text, position)
+        match = _PAGE_OF_RE.match(text, position)
         if match:
             yield match
         else:
@@ -127,7 +125,7 @@ def _page_of_matches(text: str) -> Iterator[re.Match[str]]:
             if misses > 64:  # upper-case prose: let the regex skip the non-hits
                 yield from _PAGE_OF_RE.finditer(text, position + 1)
                 return
-        position = find(" OF ", position + 1)
+        position = text.find(" OF ", position + 1)
 
 
 def _page_serial_start(text: str, of_start: int) -> int:

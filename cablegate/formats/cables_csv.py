@@ -238,20 +238,19 @@ def _well_formed_fields(text: str) -> list[str] | None:
     """
     if text[:1] != '"' or "\x00" in text:
         return None
-    find = text.find
     fields: list[str] = []
     start = 1
     for column in range(COLUMNS):
         pieces: list[str] = []  # the field cut at its escaped quotes, backslash left out
         piece_start = start
-        quote = find('"', start)
+        quote = text.find('"', start)  # (text.find itself: a C call when compiled)
         while quote > 0 and text[quote - 1] == "\\":
             # one backslash before the quote (nearly always): an escaped quote
             if text[quote - 2] == "\\" and _real_quote_after_backslash(text, quote, start):
                 break
             pieces.append(text[piece_start : quote - 1])
             piece_start = quote  # the quote itself opens the next piece
-            quote = find('"', quote + 1)
+            quote = text.find('"', quote + 1)
         if quote < 0:
             return None
         fields.append(_field_value(text, start, quote, pieces, piece_start))
