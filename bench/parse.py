@@ -279,6 +279,10 @@ def compiled_build() -> Path:
         digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
     folder = ROOT / "bench" / "out" / "compiled" / digest.hexdigest()[:16]
     if not (folder / "cablegate").is_dir():
+        import shutil
+
+        for stale in folder.parent.glob("*"):  # builds of earlier versions of the source
+            shutil.rmtree(stale, ignore_errors=True)
         print(f"building the compiled parser into {folder.relative_to(ROOT)} ...", flush=True)
         subprocess.run(
             [sys.executable, "-m", "pip", "install", "-q", "--root-user-action=ignore",
