@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cablegate import formats
 from cablegate.errors import ParseError
 from cablegate.formats import cables_csv, read_inputs
 from cablegate.parse import parse_inputs
@@ -412,3 +413,33 @@ def test_adversarial_inputs_complete(corpus, tmp_path):
     assert done.returncode in (0, 1), done.stderr[-2000:]
     outputs = len(done.stdout.splitlines()) + len(done.stderr.splitlines())
     assert outputs >= len(paths)
+
+
+def test_csv_error_lines_are_the_same_counted_late_or_as_read(tmp_path, monkeypatch):
+    """A regular file's error lines are counted only for the errors (FileLines);
+    a stream's as it goes by: both name the same lines, past a byte order mark,
+    blank lines and an oversized record too."""
+    monkeypatch.setattr(cables_csv, "MAX_RECORD_BYTES", 2000)
+    # the same chunks both ways (a record is oversized when it outgrows them)
+    monkeypatch.setattr(formats, "SNIFF_BYTES", 700)
+    monkeypatch.setattr(formats, "CHUNK_BYTES", 700)
+    rows = [CSV_ROW.format(id=i) for i in range(1, 7)]
+    rows[1] = rows[1].replace('"UNCLASSIFIED",', '"UNCLASSIFIED","extra",')  # 9 columns
+    rows[3] = '"4","1/1/2000 0:00","' + "x" * 9000 + "\n" * 50  # oversized
+    rows[5] = rows[5].replace('"Embassy Tehran"', '"Embassy "Tehran"')  # unbalanced quote
+    data = b"\xef\xbb\xbf" + "\n\n".join(rows).encode()
+    path = tmp_path / "cables.csv"
+    path.write_bytes(data)
+
+    def reasons(items: list) -> list[str]:
+        return [item.reason for item in items if isinstance(item, ParseError)]
+
+    late = reasons(list(read_inputs([path])))
+    as_read = reasons(list(cables_csv.read([data[i : i + 700] for i in range(0, len(data), 700)],
+                                           str(path))))
+    assert late == as_read and len(late) == 3
+    assert [reason.split("line ")[1].split()[0].rstrip(")") for reason in late] == [
+        str(data[: data.index(b'"2","')].count(b"\n") + 1),
+        str(data[: data.index(b'"4","')].count(b"\n") + 1),
+        str(data[: data.index(b'"6","')].count(b"\n") + 1),
+    ]

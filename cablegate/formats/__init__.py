@@ -131,6 +131,17 @@ def read_file(path: str, keep: Keep | None = None) -> Iterator[RawCable | ParseE
             yield ParseError(f"cannot read: {err.strerror or err}", path=path)
 
 
+def _file_lines(stream: BinaryIO) -> cables_csv.FileLines | None:
+    """Line numbers counted when asked, for a regular file (a pipe cannot be
+    read twice: its lines are counted as it streams by)."""
+    try:
+        if stream.seekable():
+            return cables_csv.FileLines(stream.fileno())
+    except (OSError, ValueError, AttributeError):  # (no file descriptor: e.g. BytesIO)
+        pass
+    return None
+
+
 def read_stream(
     stream: BinaryIO, path: str, keep: Keep | None = None
 ) -> Iterator[RawCable | ParseError | Skipped]:
@@ -138,8 +149,10 @@ def read_stream(
     head = stream.read(SNIFF_BYTES)
     if cables_csv.looks_like(head) or jsonl.looks_like(head):
         chunks = chain([head], iter(lambda: stream.read(CHUNK_BYTES), b""))
-        module = cables_csv if cables_csv.looks_like(head) else jsonl
-        yield from module.read(chunks, path, keep)
+        if jsonl.looks_like(head) and not cables_csv.looks_like(head):
+            yield from jsonl.read(chunks, path, keep)
+        else:
+            yield from cables_csv.read(chunks, path, keep, _file_lines(stream))
         return
     if keep is not None and not keep():
         yield Skipped(path, _stream_size(stream, len(head)))

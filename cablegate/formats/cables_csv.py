@@ -20,7 +20,8 @@ reported and skipped up to the next row start).
 
 ``source.row`` is the 1-based number of the record in the file (the Nth
 record, counting bad ones), which for the full cables.csv equals the row-id
-column; the error message also gives the line the record starts on.
+column; the error message also gives the line the record starts on (in a
+regular file counted only for the records reported: ``FileLines``).
 
 ``meta``: ``reference_id``, ``created`` (``M/D/YYYY H:MM`` ->
 ``YYYY-MM-DDTHH:MM``), ``origin``, ``classification``, ``references_csv``
@@ -31,8 +32,10 @@ row-id column, as published).
 from __future__ import annotations
 
 import csv
+import os
 import re
 from collections.abc import Iterable, Iterator
+from itertools import chain
 from typing import Final
 
 from ..errors import ParseError
@@ -85,14 +88,22 @@ def created_iso(value: str) -> str | None:
     return f"{year}-{month.zfill(2)}-{day.zfill(2)}T{hour.zfill(2)}:{minute}"
 
 
-def frame_records(chunks: Iterable[bytes]) -> Iterator[tuple[int, int, bytes | None]]:
-    """(record number, first line, record bytes) per record; bytes None when oversized.
+def frame_records(
+    chunks: Iterable[bytes], count_lines: bool = True
+) -> Iterator[tuple[int, int, bytes | None]]:
+    """(record number, where it starts, record bytes) per record; bytes None
+    when oversized. Where: the line it starts on, or with ``count_lines``
+    False its byte offset in the stream (counting the line breaks of every
+    record is a fifth of the reader's work; ``read`` counts them in the file
+    only for the records it reports, see ``FileLines``).
 
     A record runs from one row start to the next. An oversized record (no row
     start within ``MAX_RECORD_BYTES``) is discarded as it streams in, so
     memory stays bounded whatever the input.
     """
     carry = b""  # the unfinished record at the end of the previous chunk
+    consumed = 0  # offset in the stream of data's (then carry's) first byte
+    record_start = 0  # offset in the stream of the current record's first byte
     row = 0
     line = 1  # line the current record starts on
     skipped_lines = 0  # lines of the current record already discarded (oversized)
@@ -108,19 +119,25 @@ def frame_records(chunks: Iterable[bytes]) -> Iterator[tuple[int, int, bytes | N
             end = m + 1
             row += 1
             # the line break before the next row start is not part of the record
-            yield row, line, (None if oversized else data[start : end - 1])
-            line += skipped_lines + data.count(b"\n", start, end)
-            skipped_lines = 0
+            yield (row, line if count_lines else record_start,
+                   None if oversized else data[start : end - 1])
+            if count_lines:
+                line += skipped_lines + data.count(b"\n", start, end)
+                skipped_lines = 0
+            record_start = consumed + end
             oversized = False
             start = end
         carry = data[start:] if start else data
+        consumed += start
         if len(carry) > MAX_RECORD_BYTES:
             oversized = True
             cut = len(carry) - _LOOKAHEAD
-            skipped_lines += carry.count(b"\n", 0, cut)
+            if count_lines:
+                skipped_lines += carry.count(b"\n", 0, cut)
             carry = carry[cut:]
+            consumed += cut
     if oversized or carry.strip():
-        yield row + 1, line, (None if oversized else carry)
+        yield row + 1, line if count_lines else record_start, None if oversized else carry
 
 
 def _as_much_again(chunk: bytes, stream: Iterator[bytes], carried: int) -> bytes:
@@ -191,21 +208,22 @@ def _escaped_char(m: re.Match) -> str:
     return m.group(0)[1]
 
 
-def _without_bom(chunks: Iterable[bytes]) -> Iterator[bytes]:
-    first = True
-    for chunk in chunks:
-        yield chunk.removeprefix(_BOM) if first else chunk
-        first = False
+def _without_bom(chunks: Iterable[bytes]) -> tuple[Iterator[bytes], int]:
+    """The chunks without a UTF-8 byte order mark, and its length (0: none)."""
+    stream = iter(chunks)
+    first = next(stream, b"")
+    bom = len(_BOM) if first.startswith(_BOM) else 0
+    return chain([first[bom:]], stream), bom
 
 
-def parse_record(text: str, path: str, row: int, line: int) -> RawCable:
-    """One framed record -> RawCable; ParseError naming path and row when malformed."""
-    where = f"(record starting at line {line})"
+def parse_record(text: str, path: str, row: int) -> RawCable:
+    """One framed record -> RawCable; ParseError naming path and row when
+    malformed (``read`` adds the line the record starts on)."""
     if text[:1].isspace() or text[-1:].isspace():
         text = text.strip()  # blank lines between records are not part of them
     fields = _well_formed_fields(text)
     if fields is None:
-        fields = _checked_fields(text, path, row, where)
+        fields = _checked_fields(text, path, row)
     csv_id, created, refid, origin, classification, refs, header, body = fields
     meta: dict = {
         "reference_id": refid.strip(),
@@ -285,47 +303,78 @@ def _real_quote_after_backslash(text: str, quote: int, start: int) -> bool:
     return run % 2 == 0
 
 
-def _checked_fields(text: str, path: str, row: int, where: str) -> list[str]:
+def _checked_fields(text: str, path: str, row: int) -> list[str]:
     """The fields of any record the fast walk does not accept; ParseError when malformed."""
     quotes = _quote_count(text)
     if quotes % 2:
         raise ParseError(
             f"unbalanced double quotes: {quotes} found where {COLUMNS} quoted columns need "
-            f"{2 * COLUMNS} {where}",
+            f"{2 * COLUMNS}",
             path=path,
             row=row,
         )
     try:
         fields = _split_fields(text)
     except csv.Error as err:
-        raise ParseError(f"malformed CSV record: {err} {where}", path=path, row=row) from None
+        raise ParseError(f"malformed CSV record: {err}", path=path, row=row) from None
     if len(fields) != COLUMNS:
         raise ParseError(
-            f"{len(fields)} columns, expected {COLUMNS} columns {where}", path=path, row=row
+            f"{len(fields)} columns, expected {COLUMNS} columns", path=path, row=row
         )
     if quotes != 2 * COLUMNS:  # e.g. "Embassy "Teh"ran": parsed, but not as published
         raise ParseError(
             f"unescaped double quotes: {quotes} found where {COLUMNS} quoted columns need "
-            f"{2 * COLUMNS} {where}",
+            f"{2 * COLUMNS}",
             path=path,
             row=row,
         )
     return fields
 
 
+class FileLines:
+    """The line a byte offset of an open file is on, counted when asked.
+
+    The reader names the line a bad record starts on; counting the line
+    breaks of every record as it streams by would cost a fifth of the
+    reading. With a regular file they are counted only for the records
+    reported, reading with ``os.pread`` (the position of the stream being
+    read stays where it is), forward from the last answer.
+    """
+
+    def __init__(self, fileno: int) -> None:
+        self.fileno = fileno
+        self.offset = 0
+        self.line = 1  # the line at self.offset
+
+    def line_at(self, offset: int) -> int:
+        if offset < self.offset:
+            self.offset, self.line = 0, 1
+        while self.offset < offset:
+            block = os.pread(self.fileno, min(offset - self.offset, 1 << 20), self.offset)
+            if not block:
+                break
+            self.line += block.count(b"\n")
+            self.offset += len(block)
+        return self.line
+
+
 def read(
-    chunks: Iterable[bytes], path: str, keep: Keep | None = None
+    chunks: Iterable[bytes], path: str, keep: Keep | None = None,
+    lines: FileLines | None = None,
 ) -> Iterator[RawCable | ParseError | Skipped]:
     """Every record of a cables.csv stream, as RawCable or ParseError (never
-    raised); the rows ``keep`` declines as ``Skipped``, not decoded."""
-    for row, line, record in frame_records(_without_bom(chunks)):
+    raised); the rows ``keep`` declines as ``Skipped``, not decoded. With
+    ``lines`` (the stream is a regular file), the lines errors name are
+    counted only for them."""
+    stream, bom = _without_bom(chunks)
+    for row, where, record in frame_records(stream, count_lines=lines is None):
         if keep is not None and not keep():
             yield Skipped(path, len(record) if record is not None else 0)
             continue
         if record is None:
             yield ParseError(
-                f"record starting at line {line} is longer than {MAX_RECORD_BYTES:,} bytes "
-                "(unterminated quote?)",
+                f"record starting at line {_line(where, bom, lines)} is longer than "
+                f"{MAX_RECORD_BYTES:,} bytes (unterminated quote?)",
                 path=path,
                 row=row,
             )
@@ -334,12 +383,23 @@ def read(
             text = record.decode("utf-8")
         except UnicodeDecodeError as err:
             yield ParseError(
-                f"invalid UTF-8 at byte {err.start} of the record starting at line {line}",
+                f"invalid UTF-8 at byte {err.start} of the record starting at line "
+                f"{_line(where, bom, lines)}",
                 path=path,
                 row=row,
             )
             continue
         try:
-            yield parse_record(text, path, row, line)
+            yield parse_record(text, path, row)
         except ParseError as err:
-            yield err
+            yield ParseError(
+                f"{err.reason} (record starting at line {_line(where, bom, lines)})",
+                path=path,
+                row=row,
+            )
+
+
+def _line(where: int, bom: int, lines: FileLines | None) -> int:
+    """The line a record starts on: ``where`` is that line, or with ``lines``
+    its offset in the stream (after a byte order mark of ``bom`` bytes)."""
+    return where if lines is None else lines.line_at(where + bom)
