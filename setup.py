@@ -5,7 +5,7 @@ Everything else about the package is declared in pyproject.toml. With
 parser, the cables.csv reader, reference IDs -- the CPU of parsing and most
 of the CPU of an ingest) are compiled to C extension modules by mypyc, the
 compiler mypy and black ship their own wheels with: the same source, the same
-records (scripts/test runs the parser's tests on the compiled build), 28 %
+records (scripts/test runs the parser's tests on the compiled build), 29 %
 fewer instructions per cables.csv row (docs/performance.md, "Parsing"). mypy
 2.4.1: its mypyc calls str.find, rfind, count, strip, partition ... as C
 primitives, where 1.13 called them as Python methods (8 % of the instructions).
