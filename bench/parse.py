@@ -296,7 +296,12 @@ def run_compiled(sections: list[str]) -> int:
     """The sections in a child process that imports the compiled build."""
     import subprocess
 
-    folder = compiled_build()
+    try:
+        folder = compiled_build()
+    except subprocess.CalledProcessError:
+        print("no compiled build: pip could not build it (above; it needs a C compiler and "
+              "the Python headers)", file=sys.stderr)
+        return 1
     env = {**os.environ, "CABLEGATE_BENCH_INSTALLED": "1", "PYTHONPATH": str(folder)}
     return subprocess.run([sys.executable, "-P", __file__, *sections], env=env).returncode
 
