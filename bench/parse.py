@@ -12,7 +12,7 @@ Prints figures, asserts nothing (docs/performance.md, section "Parsing"):
 Each section runs twice: on the working tree as it is (pure Python, what an
 editable install runs) and on the compiled build of the same source
 (``CABLEGATE_COMPILE=1``, setup.py: what ``cablegate`` runs in production),
-which is built into bench/out/compiled/<hash of the compiled sources> the
+which is built into bench/out/compiled/<hash of the package's files> the
 first time (about a minute; it needs a C compiler and the Python headers) and
 measured in a child process.
 
@@ -42,8 +42,11 @@ process is single-threaded, so this is one core's throughput.
 from __future__ import annotations
 
 import csv
+import hashlib
 import os
 import re
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -191,7 +194,6 @@ def load_base_package(revision: str, folder: Path):
     The package uses relative imports only, so it works under another name."""
     import importlib
     import io
-    import subprocess
     import tarfile
 
     archive = subprocess.run(["git", "-C", str(ROOT), "archive", revision, "cablegate"],
@@ -268,9 +270,6 @@ def compiled_build() -> Path:
     """The compiled build of this working tree (setup.py, ``CABLEGATE_COMPILE=1``),
     installed under bench/out/compiled/, once per version of the package's files
     (the whole package is installed there, the compiled modules and the others)."""
-    import hashlib
-    import subprocess
-
     digest = hashlib.sha256()
     sources = [ROOT / "setup.py", ROOT / "pyproject.toml",
                *sorted(p for p in (ROOT / "cablegate").rglob("*") if p.is_file()
@@ -279,8 +278,6 @@ def compiled_build() -> Path:
         digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
     folder = ROOT / "bench" / "out" / "compiled" / digest.hexdigest()[:16]
     if not (folder / "cablegate").is_dir():
-        import shutil
-
         for stale in folder.parent.glob("*"):  # builds of earlier versions of the source
             shutil.rmtree(stale, ignore_errors=True)
         print(f"building the compiled parser into {folder.relative_to(ROOT)} ...", flush=True)
@@ -294,8 +291,6 @@ def compiled_build() -> Path:
 
 def run_compiled(sections: list[str]) -> int:
     """The sections in a child process that imports the compiled build."""
-    import subprocess
-
     try:
         folder = compiled_build()
     except subprocess.CalledProcessError:

@@ -149,10 +149,10 @@ def read_stream(
     head = stream.read(SNIFF_BYTES)
     if cables_csv.looks_like(head) or jsonl.looks_like(head):
         chunks = chain([head], iter(lambda: stream.read(CHUNK_BYTES), b""))
-        if jsonl.looks_like(head) and not cables_csv.looks_like(head):
-            yield from jsonl.read(chunks, path, keep)
-        else:
+        if cables_csv.looks_like(head):
             yield from cables_csv.read(chunks, path, keep, _file_lines(stream))
+        else:
+            yield from jsonl.read(chunks, path, keep)
         return
     if keep is not None and not keep():
         yield Skipped(path, _stream_size(stream, len(head)))
